@@ -1,0 +1,157 @@
+"""What main_np.py and main_torch.py share: flags, loading a twin, errors and exit codes.
+
+Exit codes: 0 done; 1 a data, file or run problem (one line on stderr); 2 a bad flag
+(argparse-style); 130 interrupted by Ctrl-C (history and weights so far are saved).
+Importing this module imports neither twin: the NumPy path never imports torch.
+"""
+import os
+import sys
+
+import config
+import data
+import files
+import train
+
+TWINS = ("numpy", "torch")
+
+
+class RunError(Exception):
+    """A problem to report in one line and exit 1."""
+
+
+def add_run_flags(parser, weights=True):
+    """The flags that are not hyperparameters: files, device, threads."""
+    parser.add_argument("--data-dir", help="folder of the four MNIST .gz files (else $MNIST_DIR, "
+                                           "then data/; downloaded if missing)")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                        help="cuda: torch on the GPU, the NumPy twin through CuPy")
+    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
+                        help="CPU threads for the matrix products of both twins")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    if weights:
+        parser.add_argument("--save", metavar="PATH", help="save the trained weights (.npz)")
+        parser.add_argument("--load", metavar="PATH", help="start from these weights (.npz, "
+                                                           "from either twin)")
+        parser.add_argument("--eval", action="store_true",
+                            help="only evaluate the --load weights on the test set")
+        parser.add_argument("--history", metavar="PATH", help="per-epoch metrics and every "
+                                                              "step's loss as JSON")
+    return parser
+
+
+def parse(description, argv=None, weights=True):
+    """(Config, args) from the command line; a bad value exits 2 with a one-line message."""
+    parser = add_run_flags(config.build_parser(description), weights)
+    args = parser.parse_args(argv)
+    cfg = config.config_from_args(parser, args)
+    if args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
+    for flag in ("save", "history"):
+        path = getattr(args, flag, None)
+        if path:
+            try:
+                files.check_writable(path)
+            except files.FileError as e:
+                parser.error(f"--{flag}: {e}")
+    if getattr(args, "eval", False) and not args.load:
+        parser.error("--eval needs --load PATH")
+    return parser, cfg, args
+
+
+def load_twin(name, device, threads):
+    """(twin module, build(params) -> model, device actually used) for 'numpy' or 'torch'.
+
+    CUDA asked of the NumPy twin runs it through CuPy; RunError where that cannot be done."""
+    from threadpoolctl import threadpool_limits
+    if name == "numpy":
+        import mlp_np
+        threadpool_limits(threads)
+        if device == "cuda":
+            xp = cuda_array_module()
+            return mlp_np, lambda params: mlp_np.MLP(params, xp), "cuda"
+        return mlp_np, mlp_np.MLP, "cpu"
+    import torch
+    import mlp_torch
+    torch.set_num_threads(threads)
+    threadpool_limits(threads)
+    if device == "cuda":
+        if not torch.cuda.is_available():
+            raise RunError("--device cuda: torch sees no CUDA GPU on this machine; use --device cpu")
+        # Full float32 matrix products, not TF32, so the twins can be held side by side.
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    return mlp_torch, lambda params: mlp_torch.MLP(params, device), device
+
+
+def cuda_array_module():
+    """CuPy, or RunError saying why the NumPy twin cannot run on the GPU."""
+    try:
+        import cupy
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            raise RunError("--device cuda: CuPy sees no CUDA GPU on this machine")
+    except ImportError:
+        raise RunError("--device cuda: the NumPy twin needs CuPy on the GPU (pip install "
+                       "cupy-cuda12x), which is not installed")
+    except Exception as e:
+        if isinstance(e, RunError):
+            raise
+        raise RunError(f"--device cuda: CuPy cannot reach a GPU ({e})")
+    return cupy
+
+
+def initial_params(cfg, load_path):
+    """Weights to start from: the --load file (its shapes decide the widths) or He init."""
+    from mlp_np import init_params
+    if not load_path:
+        return init_params(cfg.sizes(), cfg.seed, cfg.dtype), cfg
+    params, _ = files.load_weights(load_path)
+    params = {k: v.astype(cfg.dtype) for k, v in params.items()}
+    hidden = tuple(params[f"W{i}"].shape[1] for i in range(1, len(params) // 2))
+    return params, config.Config(**{**cfg.to_dict(), "hidden": hidden})
+
+
+def fail(message, code=1):
+    print(f"{os.path.basename(sys.argv[0])}: error: {message}", file=sys.stderr)
+    return code
+
+
+def main(twin_name, description, argv=None):
+    parser, cfg, args = parse(description, argv)
+    try:
+        twin, build, device = load_twin(twin_name, args.device, args.threads)
+        params, cfg = initial_params(cfg, args.load)
+        dataset = data.load_mnist(args.data_dir, cfg.dtype, cfg.val_size)
+        model = build(params)
+        if args.eval:
+            loss, acc = train.evaluate(model, model.asarray(dataset.x_test),
+                                       model.asarray(dataset.y_test))
+            print(f"{twin_name} on {device}: test loss {loss:.4f}  test acc {100 * acc:.2f}%")
+            return 0
+        label = f"{twin_name}/{device}"
+        print(f"{label}: MLP {'-'.join(map(str, cfg.sizes()))}, {cfg.optimizer} lr {cfg.lr} "
+              f"({cfg.schedule}), batch {cfg.batch_size}, {cfg.epochs} epochs, {cfg.dtype}, "
+              f"{args.threads} threads; data from {dataset.folder}")
+        try:
+            history = train.train(twin, model, dataset, cfg, label, not args.no_progress)
+        except train.Diverged as e:
+            return fail(f"training diverged: {e}. Try a lower learning rate "
+                        f"(--lr {cfg.lr / 10:g}); no weights were saved")
+        history.update(twin=twin_name, device=device, threads=args.threads)
+        if args.history:
+            files.write_json(args.history, history)
+        if args.save:
+            files.save_weights(args.save, model.params(),
+                               dict(cfg.to_dict(), twin=twin_name, interrupted=history["interrupted"]))
+        if history["interrupted"]:
+            saved = [p for p in (args.history, args.save) if p]
+            print(f"interrupted: saved {', '.join(saved) if saved else 'nothing (no --save/--history)'}")
+            return 130
+        last = history["epochs"][-1]
+        held_out = history["held_out"]
+        print(f"{label}: final {held_out} accuracy {100 * last[f'{held_out}_acc']:.2f}% "
+              f"after {history['train_seconds']:.1f} s of training")
+        return 0
+    except (RunError, data.DataError, files.FileError) as e:
+        return fail(str(e))
+    except KeyboardInterrupt:
+        return fail("interrupted", 130)

@@ -1,0 +1,100 @@
+"""The hyperparameters both twins share, and the command line built from them.
+
+Every field of `Config` becomes a flag (`batch_size` -> `--batch-size`) with the field's default
+and help, so main_np.py, main_torch.py and compare.py take the same flags. Run options that are
+not hyperparameters (files, device) are added by `build_parser`'s callers.
+"""
+import argparse
+import math
+from dataclasses import asdict, dataclass, field, fields
+
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+SCHEDULES = ("constant", "cosine")
+DTYPES = ("float32", "float64")
+
+
+def _opt(default, help, **kw):
+    return field(default=default, metadata=dict(help=help, **kw))
+
+
+@dataclass
+class Config:
+    hidden: tuple = _opt((1024,), "hidden layer widths, e.g. --hidden 1024 or --hidden 512 256",
+                         nargs="+", type=int)
+    epochs: int = _opt(20, "passes over the training set")
+    batch_size: int = _opt(128, "images per minibatch")
+    lr: float = _opt(1e-3, "peak learning rate")
+    schedule: str = _opt("cosine", "learning rate over the steps: constant, or cosine decay "
+                                   "from --lr to 0", choices=SCHEDULES)
+    warmup: int = _opt(0, "steps of linear learning-rate warm-up before the schedule")
+    optimizer: str = _opt("adam", "sgd, momentum (SGD, heavy ball), adam, adamw (decoupled "
+                                  "weight decay), with torch.optim's exact update rules",
+                          choices=OPTIMIZERS)
+    momentum: float = _opt(0.9, "momentum of --optimizer momentum")
+    weight_decay: float = _opt(0.0, "L2 weight decay (decoupled for adamw)")
+    seed: int = _opt(0, "seed of the initial weights and of the batch order")
+    dtype: str = _opt("float32", "floating-point type of data, weights and maths", choices=DTYPES)
+    val_size: int = _opt(0, "hold out the last N training images as a validation set "
+                            "(for choosing hyperparameters without the test set)")
+
+    def __post_init__(self):
+        self.hidden = tuple(self.hidden)
+
+    def sizes(self):
+        """Layer widths: (784, *hidden, 10)."""
+        return (784, *self.hidden, 10)
+
+    def to_dict(self):
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+def validate(cfg):
+    """The first thing wrong with `cfg` as a sentence, or None."""
+    if not cfg.hidden or any(h < 1 for h in cfg.hidden):
+        return f"--hidden sizes must be positive integers, got {list(cfg.hidden)}"
+    if cfg.epochs < 1:
+        return f"--epochs must be at least 1, got {cfg.epochs}"
+    if cfg.batch_size < 1:
+        return f"--batch-size must be at least 1, got {cfg.batch_size}"
+    for name in ("lr", "momentum", "weight_decay"):
+        value = getattr(cfg, name)
+        if not math.isfinite(value) or value < 0 or (name == "lr" and value == 0):
+            bound = "a finite number > 0" if name == "lr" else "a finite number >= 0"
+            return f"--{name.replace('_', '-')} must be {bound}, got {value}"
+    if cfg.momentum >= 1:
+        return f"--momentum must be below 1, got {cfg.momentum}"
+    if cfg.warmup < 0:
+        return f"--warmup must be >= 0, got {cfg.warmup}"
+    if cfg.val_size < 0:
+        return f"--val-size must be >= 0, got {cfg.val_size}"
+    return None
+
+
+def build_parser(description):
+    """An ArgumentParser with one flag per Config field."""
+    parser = argparse.ArgumentParser(description=description,
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    for f in fields(Config):
+        kw = dict(f.metadata)
+        kw.setdefault("type", type(f.default))
+        parser.add_argument("--" + f.name.replace("_", "-"), default=f.default, **kw)
+    return parser
+
+
+def config_from_args(parser, args):
+    """Config from parsed args; a bad value exits with code 2 and an argparse-style message."""
+    cfg = Config(**{f.name: getattr(args, f.name) for f in fields(Config)})
+    problem = validate(cfg)
+    if problem:
+        parser.error(problem)
+    return cfg
+
+
+def lr_at(cfg, step, total_steps):
+    """Learning rate of step `step` (0-based) of `total_steps`: the one schedule both twins use."""
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    if cfg.schedule == "constant":
+        return cfg.lr
+    progress = (step - cfg.warmup) / max(1, total_steps - cfg.warmup)
+    return cfg.lr * 0.5 * (1 + math.cos(math.pi * progress))

@@ -1,0 +1,98 @@
+"""Files the entry points write and read: atomically, and checked on the way in.
+
+Every file is written to a temporary file in the same folder and renamed over the target, so
+a crash or Ctrl-C at any moment leaves the old file or the new one, never half of one.
+Weights are one .npz format for both twins: the arrays W1, b1, ..., WL, bL of the weights
+contract (W_i as (n_in, n_out)), plus `config`, the JSON of the Config that produced them.
+"""
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+
+class FileError(Exception):
+    """A file that cannot be read or written, or does not hold what it should."""
+
+
+def atomic_write(path, write):
+    """Call write(f) on a temporary binary file beside `path`, then rename it to `path`."""
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise FileError(f"cannot write {path}: {e.strerror}")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def write_text(path, text):
+    atomic_write(path, lambda f: f.write(text.encode()))
+
+
+def write_json(path, obj):
+    write_text(path, json.dumps(obj, indent=1) + "\n")
+
+
+def check_writable(path):
+    """FileError now, before hours of training, if `path` could not be written later."""
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise FileError(f"cannot write {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise FileError(f"cannot write {path}: folder {folder} is not writable")
+
+
+def save_weights(path, params, config=None):
+    """params {"W1": (784, h1), ...} (+ the config dict) -> .npz at `path`, atomically."""
+    for name, a in params.items():
+        if not np.all(np.isfinite(a)):
+            raise FileError(f"refusing to save {path}: {name} holds NaN or inf")
+    arrays = dict(params, config=np.array(json.dumps(config or {})))
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def load_weights(path):
+    """.npz -> (params dict, config dict). FileError names what is wrong with the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileError(f"weights file {path} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise FileError(f"{path} is not a readable .npz weights file ({e})")
+    config = json.loads(str(arrays.pop("config"))) if "config" in arrays else {}
+    n_layers = sum(1 for k in arrays if k.startswith("W"))
+    if n_layers == 0:
+        raise FileError(f"{path} holds no weights (keys W1, b1, ... expected)")
+    expected = {f"{p}{i}" for i in range(1, n_layers + 1) for p in "Wb"}
+    if set(arrays) != expected:
+        missing, extra = sorted(expected - set(arrays)), sorted(set(arrays) - expected)
+        raise FileError(f"{path}: keys do not form W1, b1, ..., W{n_layers}, b{n_layers}"
+                        + (f"; missing {', '.join(missing)}" if missing else "")
+                        + (f"; unexpected {', '.join(extra)}" if extra else ""))
+    n_in = 784
+    for i in range(1, n_layers + 1):
+        W, b = arrays[f"W{i}"], arrays[f"b{i}"]
+        if W.ndim != 2 or W.shape[0] != n_in or b.shape != W.shape[1:]:
+            raise FileError(f"{path}: W{i} has shape {W.shape} and b{i} {b.shape}; "
+                            f"expected ({n_in}, n) and (n,)")
+        if not (np.issubdtype(W.dtype, np.floating) and np.issubdtype(b.dtype, np.floating)):
+            raise FileError(f"{path}: W{i} or b{i} is not floating point")
+        if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
+            raise FileError(f"{path}: W{i} or b{i} holds NaN or inf")
+        n_in = W.shape[1]
+    if n_in != 10:
+        raise FileError(f"{path}: the last layer has {n_in} outputs, expected 10")
+    return arrays, config

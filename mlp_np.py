@@ -1,0 +1,258 @@
+"""A multilayer perceptron written by hand in NumPy: forward, backward, optimizers.
+
+    logits = W_L( relu( ... relu( x W_1 + b_1 ) ... ) ) + b_L        loss = cross-entropy
+
+Shapes, for a batch of B images and layer widths sizes = (784, h_1, ..., 10):
+    x        (B, 784)          input pixels / 255
+    y        (B,)              class ids 0..9
+    W_i      (n_{i-1}, n_i)    weights of layer i (inputs along rows, as in x @ W)
+    b_i      (n_i,)            biases of layer i
+    logits   (B, 10)
+
+Every layer is a pair of functions: `*_forward` returns its output and a cache of what the
+backward pass needs; `*_backward(dout, cache)` takes the gradient of the loss with respect to
+that output and returns the gradients with respect to its inputs and parameters.
+
+The same code runs on the GPU through CuPy: every array function is taken from the array's own
+module (`xp`), which is NumPy for NumPy arrays and CuPy for CuPy arrays. This file never
+imports torch.
+"""
+import sys
+
+import numpy as np
+
+
+def array_module(a):
+    """numpy for a NumPy array, cupy for a CuPy array."""
+    return sys.modules[type(a).__module__.split(".")[0]]
+
+
+def init_params(sizes, seed=0, dtype="float32"):
+    """He initialisation: W_i ~ Normal(0, 2 / n_{i-1}), b_i = 0.
+
+    The factor 2 keeps the variance of the activations constant through ReLU layers, which
+    zero half their inputs (He et al., 2015). Drawn in float64 from one NumPy generator, then
+    cast, so float32 and float64 runs start from the same weights up to rounding.
+    Returns {"W1": (784, h_1), "b1": (h_1,), ..., "WL": (h_{L-1}, 10), "bL": (10,)}."""
+    rng = np.random.default_rng(seed)
+    params = {}
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        params[f"W{i}"] = (rng.standard_normal((n_in, n_out)) * np.sqrt(2 / n_in)).astype(dtype)
+        params[f"b{i}"] = np.zeros(n_out, dtype)
+    return params
+
+
+# --- layers --------------------------------------------------------------------------------
+
+def linear_forward(x, W, b):
+    """out = x W + b.   x (B, n_in), W (n_in, n_out), b (n_out,) -> out (B, n_out)."""
+    out = x @ W                                   # (B, n_out)
+    out += b                                      # (B, n_out), b broadcast over the batch
+    return out, (x, W)
+
+
+def linear_backward(dout, cache, need_dx=True):
+    """dout (B, n_out) -> dx (B, n_in) or None, dW (n_in, n_out), db (n_out,).
+
+    need_dx=False skips dx for the first layer: nothing upstream of the pixels learns."""
+    x, W = cache
+    dW = x.T @ dout                               # (n_in, n_out) = (n_in, B) @ (B, n_out)
+    db = dout.sum(axis=0)                         # (n_out,): b was added to every row
+    dx = dout @ W.T if need_dx else None          # (B, n_in) = (B, n_out) @ (n_out, n_in)
+    return dx, dW, db
+
+
+def relu_forward(z):
+    """h = max(z, 0), elementwise.   z (B, n) -> h (B, n).  Overwrites z (never needed again)."""
+    h = array_module(z).maximum(z, 0, out=z)      # (B, n)
+    return h, h                                   # h > 0 exactly where z > 0
+
+
+def relu_backward(dh, cache):
+    """dz = dh * 1[z > 0].   dh (B, n) -> dz (B, n).  Overwrites dh.
+
+    The derivative at z = 0 is taken as 0, as torch does."""
+    h = cache
+    return array_module(dh).multiply(dh, h > 0, out=dh)
+
+
+def cross_entropy_forward(logits, y):
+    """Mean softmax cross-entropy.   logits (B, C), y (B,) -> loss (scalar array).
+
+    loss = mean_b [ log sum_c exp(logits_bc) - logits_{b, y_b} ]
+    Computed as log-sum-exp after subtracting the row maximum, so exp never overflows and no
+    logit, however confident (±1e4), gives inf or NaN."""
+    xp = array_module(logits)
+    B = logits.shape[0]
+    rows = xp.arange(B)
+    shifted = logits - logits.max(axis=1, keepdims=True)   # (B, C), every entry <= 0
+    exp = xp.exp(shifted)                                  # (B, C), in (0, 1]
+    sum_exp = exp.sum(axis=1)                              # (B,), >= 1
+    loss = (xp.log(sum_exp) - shifted[rows, y]).mean()     # ()
+    probs = exp / sum_exp[:, None]                         # (B, C) softmax
+    return loss, (probs, y)
+
+
+def cross_entropy_backward(dloss, cache):
+    """dloss (scalar) -> dlogits (B, C) = dloss * (softmax(logits) - onehot(y)) / B."""
+    probs, y = cache
+    B = probs.shape[0]
+    dlogits = probs                                         # (B, C), reuses the cache
+    dlogits[array_module(probs).arange(B), y] -= 1          # softmax - onehot
+    dlogits *= dloss / B                                    # the mean over the batch
+    return dlogits
+
+
+# --- the network ---------------------------------------------------------------------------
+
+class MLP:
+    """ReLU MLP built from a params dict (see init_params); xp=cupy keeps it on the GPU."""
+
+    def __init__(self, params, xp=np):
+        self.xp = xp
+        self.n_layers = len(params) // 2
+        self.weights = {k: xp.array(v) for k, v in params.items()}  # own copies, updated in place
+
+    def params(self):
+        """The weights as a dict of NumPy arrays (copies), keys W1, b1, ..., WL, bL."""
+        return {k: v.get() if hasattr(v, "get") else v.copy() for k, v in self.weights.items()}
+
+    def asarray(self, a):
+        """A NumPy array as this model's array type (a no-op for NumPy on the CPU)."""
+        return self.xp.asarray(a)
+
+    def forward(self, x):
+        """x (B, 784) -> logits (B, 10), caches (one per layer, for backward)."""
+        caches = []
+        h = x
+        for i in range(1, self.n_layers + 1):
+            h, linear_cache = linear_forward(h, self.weights[f"W{i}"], self.weights[f"b{i}"])
+            relu_cache = None
+            if i < self.n_layers:                 # the last layer's output is the logits
+                h, relu_cache = relu_forward(h)
+            caches.append((linear_cache, relu_cache))
+        return h, caches
+
+    def backward(self, dlogits, caches):
+        """dlogits (B, 10) -> {"W1": dW1, "b1": db1, ...}, same shapes as the weights."""
+        grads = {}
+        dout = dlogits
+        for i in range(self.n_layers, 0, -1):
+            linear_cache, relu_cache = caches[i - 1]
+            if relu_cache is not None:
+                dout = relu_backward(dout, relu_cache)
+            dout, grads[f"W{i}"], grads[f"b{i}"] = linear_backward(dout, linear_cache,
+                                                                   need_dx=i > 1)
+        return grads
+
+    def logits(self, x):
+        """x (B, 784) -> logits (B, 10)."""
+        return self.forward(x)[0]
+
+    def loss_and_grads(self, x, y):
+        """x (B, 784), y (B,) -> (mean cross-entropy as a float, {name: gradient})."""
+        loss, grads = self.loss_and_grads_on_device(x, y)
+        return float(loss), {k: g.get() if hasattr(g, "get") else g for k, g in grads.items()}
+
+    def loss_and_grads_on_device(self, x, y):
+        logits, caches = self.forward(x)
+        loss, ce_cache = cross_entropy_forward(logits, y)
+        return loss, self.backward(cross_entropy_backward(1.0, ce_cache), caches)
+
+    def train_step(self, x, y, optimizer):
+        """One step of minibatch training; returns the loss before the update (device scalar)."""
+        loss, grads = self.loss_and_grads_on_device(x, y)
+        optimizer.step(grads)
+        return loss
+
+
+# --- optimizers (torch.optim's exact update rules, in place) ---------------------------------
+
+class SGD:
+    """torch.optim.SGD (dampening 0, no Nesterov):
+        g <- g + weight_decay * p
+        buf <- g at the first step, then momentum * buf + g         (if momentum > 0)
+        p <- p - lr * buf   (or lr * g without momentum)"""
+
+    def __init__(self, weights, lr, momentum=0.0, weight_decay=0.0):
+        self.weights, self.lr, self.momentum, self.weight_decay = weights, lr, momentum, weight_decay
+        self.buffers = {}                          # name -> momentum buffer, same shape as weight
+
+    def step(self, grads):
+        """Update the weights in place. The grads are consumed (used as scratch)."""
+        for name, p in self.weights.items():
+            g = grads[name]
+            if self.weight_decay:
+                g += self.weight_decay * p
+            if self.momentum:
+                buf = self.buffers.get(name)
+                if buf is None:
+                    buf = self.buffers[name] = g.copy()
+                else:
+                    buf *= self.momentum
+                    buf += g
+                g = array_module(g).multiply(buf, -self.lr, out=g)
+            else:
+                g *= -self.lr
+            p += g
+
+
+class Adam:
+    """torch.optim.Adam / AdamW (amsgrad off), step t = 1, 2, ...:
+        p <- p * (1 - lr * weight_decay)                    (AdamW: decoupled decay)
+        g <- g + weight_decay * p                           (Adam: L2 through the gradient)
+        m <- m + (1 - beta1) (g - m)                        (torch's lerp)
+        v <- beta2 v + (1 - beta2) g^2
+        p <- p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+    The epsilon is added after the bias correction of sqrt(v), as in torch."""
+
+    def __init__(self, weights, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 decoupled=False):
+        self.weights, self.lr, self.betas, self.eps = weights, lr, betas, eps
+        self.weight_decay, self.decoupled = weight_decay, decoupled
+        self.t = 0
+        zeros = lambda: {k: array_module(p).zeros_like(p) for k, p in weights.items()}
+        self.m, self.v = zeros(), zeros()          # first and second moments
+        self.scratch = zeros()                     # so a step allocates nothing
+
+    def step(self, grads):
+        """Update the weights in place. The grads are consumed (used as scratch)."""
+        beta1, beta2 = self.betas
+        self.t += 1
+        step_size = self.lr / (1 - beta1 ** self.t)
+        sqrt_bias2 = (1 - beta2 ** self.t) ** 0.5
+        for name, p in self.weights.items():
+            xp = array_module(p)
+            g, m, v, s = grads[name], self.m[name], self.v[name], self.scratch[name]
+            if self.weight_decay and self.decoupled:
+                p *= 1 - self.lr * self.weight_decay
+            elif self.weight_decay:
+                g += self.weight_decay * p
+            diff = xp.subtract(g, m, out=s)
+            diff *= 1 - beta1
+            m += diff
+            v *= beta2
+            g *= g
+            g *= 1 - beta2
+            v += g                                # g is free from here: the denominator goes in it
+            denom = xp.sqrt(v, out=g)
+            denom /= sqrt_bias2
+            denom += self.eps
+            update = xp.divide(m, denom, out=denom)
+            update *= -step_size
+            p += update
+
+
+def make_optimizer(model, name, lr, momentum=0.9, weight_decay=0.0):
+    """The optimizer called `name` (sgd, momentum, adam, adamw) over model's weights."""
+    if name == "sgd":
+        return SGD(model.weights, lr, 0.0, weight_decay)
+    if name == "momentum":
+        return SGD(model.weights, lr, momentum, weight_decay)
+    if name in ("adam", "adamw"):
+        return Adam(model.weights, lr, weight_decay=weight_decay, decoupled=name == "adamw")
+    raise ValueError(f"unknown optimizer {name!r}")
+
+
+def set_lr(optimizer, lr):
+    optimizer.lr = lr

@@ -1,0 +1,89 @@
+"""The same MLP in PyTorch: nn.Module, autograd, torch.optim. The twin of mlp_np.py.
+
+Built from the same params dict as mlp_np.MLP ({"W1": (784, h_1), "b1": (h_1,), ...}), so both
+start from identical weights; nn.Linear stores its weight as (out, in), hence the transposes.
+Shapes as in mlp_np.py: x (B, 784), y (B,), logits (B, 10).
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class MLP(nn.Module):
+    """ReLU MLP built from a params dict (see mlp_np.init_params), on `device`."""
+
+    def __init__(self, params, device="cpu"):
+        super().__init__()
+        self.device = torch.device(device)
+        self.n_layers = len(params) // 2
+        self.layers = nn.ModuleList()
+        for i in range(1, self.n_layers + 1):
+            W, b = torch.from_numpy(params[f"W{i}"]), torch.from_numpy(params[f"b{i}"])
+            layer = nn.Linear(*W.shape, dtype=W.dtype, device=self.device)
+            with torch.no_grad():
+                layer.weight.copy_(W.T)            # (n_out, n_in)
+                layer.bias.copy_(b)                # (n_out,)
+            self.layers.append(layer)
+
+    def params(self):
+        """The weights as a dict of NumPy arrays (copies), keys W1, b1, ..., WL, bL."""
+        out = {}
+        for i, layer in enumerate(self.layers, start=1):
+            out[f"W{i}"] = layer.weight.detach().T.cpu().numpy().copy()   # (n_in, n_out)
+            out[f"b{i}"] = layer.bias.detach().cpu().numpy().copy()
+        return out
+
+    def asarray(self, a):
+        """A NumPy array as a tensor on this model's device (no copy on the CPU)."""
+        return torch.from_numpy(a).to(self.device)
+
+    def forward(self, x):
+        """x (B, 784) -> logits (B, 10)."""
+        h = x
+        for layer in self.layers[:-1]:
+            h = F.relu(layer(h))
+        return self.layers[-1](h)
+
+    def logits(self, x):
+        """x (B, 784) -> logits (B, 10), without recording the graph."""
+        with torch.no_grad():
+            return self(x)
+
+    def loss_and_grads(self, x, y):
+        """x (B, 784), y (B,) -> (mean cross-entropy as a float, {name: gradient as NumPy})."""
+        self.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(self(torch.as_tensor(x, device=self.device)),
+                               torch.as_tensor(y, device=self.device))
+        loss.backward()
+        grads = {}
+        for i, layer in enumerate(self.layers, start=1):
+            grads[f"W{i}"] = layer.weight.grad.T.cpu().numpy().copy()
+            grads[f"b{i}"] = layer.bias.grad.cpu().numpy().copy()
+        return loss.item(), grads
+
+    def train_step(self, x, y, optimizer):
+        """One step of minibatch training; returns the loss before the update (device scalar)."""
+        loss = F.cross_entropy(self(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return loss.detach()
+
+
+def make_optimizer(model, name, lr, momentum=0.9, weight_decay=0.0):
+    """The optimizer called `name` (sgd, momentum, adam, adamw) over model's parameters."""
+    if name == "sgd":
+        return torch.optim.SGD(model.parameters(), lr, weight_decay=weight_decay)
+    if name == "momentum":
+        return torch.optim.SGD(model.parameters(), lr, momentum=momentum,
+                               weight_decay=weight_decay)
+    if name == "adam":
+        return torch.optim.Adam(model.parameters(), lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {name!r}")
+
+
+def set_lr(optimizer, lr):
+    for group in optimizer.param_groups:
+        group["lr"] = lr

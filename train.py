@@ -1,0 +1,91 @@
+"""The one training loop both twins run: batches, learning rate, evaluation, history.
+
+`twin` is the module mlp_np or mlp_torch; the loop only calls what both define:
+MLP.asarray, MLP.train_step, MLP.logits, make_optimizer and set_lr. Pure NumPy itself.
+"""
+import math
+import time
+
+import numpy as np
+from tqdm import tqdm
+
+from config import lr_at
+from data import batch_order
+from mlp_np import cross_entropy_forward
+
+TRAIN_EVAL_SIZE = 10_000   # training images re-scored after each epoch for the train accuracy
+
+
+class Diverged(Exception):
+    """The loss became NaN or infinite."""
+
+
+def to_numpy(a):
+    """A NumPy, CuPy or torch array (any device) -> NumPy array."""
+    if hasattr(a, "detach"):
+        return a.detach().cpu().numpy()
+    return a.get() if hasattr(a, "get") else np.asarray(a)
+
+
+def evaluate(model, x, y, batch_size=10_000):
+    """Mean cross-entropy and accuracy of `model` on (x, y), x on the model's device.
+
+    Both are computed here in NumPy from the model's logits, the same way for both twins."""
+    losses, correct = [], 0
+    y = to_numpy(y)
+    for i in range(0, len(y), batch_size):
+        logits = to_numpy(model.logits(x[i:i + batch_size])).astype(np.float64)
+        loss, _ = cross_entropy_forward(logits, y[i:i + batch_size])
+        losses.append(float(loss) * len(logits))
+        correct += int((logits.argmax(axis=1) == y[i:i + batch_size]).sum())
+    return sum(losses) / len(y), correct / len(y)
+
+
+def train(twin, model, data, cfg, label="", progress=True, log=print):
+    """Train `model` (a twin.MLP) on data.x_train with the hyperparameters of cfg.
+
+    Returns the history: per-epoch metrics, the loss of every step, and whether the run was
+    interrupted (Ctrl-C stops after the current step; the history so far is kept).
+    Evaluates on the validation set when cfg.val_size > 0, else on the test set.
+    Raises Diverged as soon as a step's loss is NaN or infinite."""
+    held_out = "val" if cfg.val_size else "test"
+    x_train, y_train = model.asarray(data.x_train), model.asarray(data.y_train)
+    x_eval, y_eval = ((data.x_val, data.y_val) if cfg.val_size else (data.x_test, data.y_test))
+    x_eval, y_eval = model.asarray(x_eval), model.asarray(y_eval)
+    n = len(data.y_train)
+    optimizer = twin.make_optimizer(model, cfg.optimizer, cfg.lr, cfg.momentum, cfg.weight_decay)
+    steps_per_epoch = math.ceil(n / cfg.batch_size)
+    total_steps = cfg.epochs * steps_per_epoch
+    history = dict(label=label, config=cfg.to_dict(), held_out=held_out, epochs=[],
+                   step_losses=[], interrupted=False, train_seconds=0.0)
+    step = 0
+    try:
+        for epoch in range(1, cfg.epochs + 1):
+            batches = batch_order(n, cfg.batch_size, cfg.seed, epoch)
+            bar = tqdm(batches, desc=f"{label} epoch {epoch}/{cfg.epochs}", leave=False,
+                       disable=not progress, unit="batch")
+            start = time.perf_counter()
+            for idx in bar:
+                twin.set_lr(optimizer, lr_at(cfg, step, total_steps))
+                idx = model.asarray(idx)
+                loss = float(model.train_step(x_train[idx], y_train[idx], optimizer))
+                if not math.isfinite(loss):
+                    raise Diverged(f"the loss became {loss} at step {step + 1} (epoch {epoch})")
+                history["step_losses"].append(loss)
+                step += 1
+            seconds = time.perf_counter() - start
+            history["train_seconds"] += seconds
+            epoch_losses = history["step_losses"][-len(batches):]
+            record = dict(epoch=epoch, train_loss=float(np.mean(epoch_losses)), seconds=seconds,
+                          train_seconds=history["train_seconds"], lr=lr_at(cfg, step - 1, total_steps))
+            record["train_eval_loss"], record["train_acc"] = evaluate(
+                model, x_train[:TRAIN_EVAL_SIZE], y_train[:TRAIN_EVAL_SIZE])
+            record[f"{held_out}_loss"], record[f"{held_out}_acc"] = evaluate(model, x_eval, y_eval)
+            history["epochs"].append(record)
+            log(f"{label} epoch {epoch:>2}/{cfg.epochs}  train loss {record['train_loss']:.4f}  "
+                f"{held_out} loss {record[f'{held_out}_loss']:.4f}  "
+                f"{held_out} acc {100 * record[f'{held_out}_acc']:.2f}%  {seconds:.2f} s")
+    except KeyboardInterrupt:
+        history["interrupted"] = True
+        log(f"{label} interrupted after {step} steps ({len(history['epochs'])} whole epochs)")
+    return history
