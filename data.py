@@ -121,7 +121,7 @@ def md5_of(path):
     return h.hexdigest()
 
 
-def download_file(urls, dest, md5, tries=2, timeout=30, log=print):
+def download_file(urls, dest, md5, tries=2, timeout=30):
     """Fetch one file to `dest`, from the first url that gives bytes with the right MD5.
 
     Bytes land in `dest.part`; an interrupted transfer is resumed with an HTTP Range request,
@@ -165,9 +165,9 @@ def _fetch(url, part, timeout):
         raise OSError(f"connection closed after {written} of {expected} bytes")
 
 
-def download(folder, mirrors=MIRRORS, log=print):
-    """Download the four files into `folder` (MD5-checked)."""
-    folder = Path(folder)
+def download(folder, mirrors=None, log=print):
+    """Download the four files into `folder` (MD5-checked), from `mirrors` or MIRRORS."""
+    folder, mirrors = Path(folder), mirrors or MIRRORS
     folder.mkdir(parents=True, exist_ok=True)
     for name, (md5, _, _) in FILES.items():
         dest = folder / f"{name}.gz"
@@ -176,7 +176,7 @@ def download(folder, mirrors=MIRRORS, log=print):
             download_file([m + f"{name}.gz" for m in mirrors], dest, md5)
 
 
-def locate_or_download(data_dir=None, allow_download=True, mirrors=MIRRORS):
+def locate_or_download(data_dir=None, allow_download=True, mirrors=None):
     found = find_files(data_dir)
     if found is None and allow_download:
         target = search_dirs(data_dir)[0]

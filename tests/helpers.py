@@ -1,0 +1,78 @@
+"""Small MNIST-shaped data sets written as real IDX .gz files, and a local HTTP mirror."""
+import gzip
+import http.server
+import struct
+import threading
+
+import numpy as np
+
+import data
+
+
+def idx_bytes(array, magic):
+    dims = array.shape
+    return struct.pack(f">I{len(dims)}I", magic, *dims) + array.astype(np.uint8).tobytes()
+
+
+def tiny_mnist(n_train=600, n_test=100, seed=0):
+    """{file name: uncompressed IDX bytes} of a small random data set with MNIST's layout."""
+    rng = np.random.default_rng(seed)
+    arrays = {"train-images-idx3-ubyte": rng.integers(0, 256, (n_train, 28, 28)),
+              "train-labels-idx1-ubyte": rng.integers(0, 10, n_train),
+              "t10k-images-idx3-ubyte": rng.integers(0, 256, (n_test, 28, 28)),
+              "t10k-labels-idx1-ubyte": rng.integers(0, 10, n_test)}
+    return {name: idx_bytes(a, data.FILES[name][1]) for name, a in arrays.items()}
+
+
+def write_mnist(folder, files=None, compress=True):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, raw in (files or tiny_mnist()).items():
+        if compress:
+            (folder / f"{name}.gz").write_bytes(gzip.compress(raw, mtime=0))
+        else:
+            (folder / name).write_bytes(raw)
+    return folder
+
+
+class Mirror:
+    """An HTTP server on 127.0.0.1 serving {path: bytes}, with Range support.
+
+    cut_after: close the connection after that many bytes of a response (a broken transfer)."""
+
+    def __init__(self, files, cut_after=None):
+        self.files, self.cut_after, self.requests = files, cut_after, []
+        mirror = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                mirror.requests.append((self.path, self.headers.get("Range")))
+                body = mirror.files.get(self.path.lstrip("/"))
+                if body is None:
+                    self.send_error(404)
+                    return
+                start, status = 0, 200
+                if self.headers.get("Range"):
+                    start = int(self.headers["Range"].split("=")[1].split("-")[0])
+                    status = 206
+                    if start >= len(body):
+                        self.send_error(416)
+                        return
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body) - start))
+                self.end_headers()
+                chunk = body[start:]
+                if mirror.cut_after is not None:
+                    chunk = chunk[:mirror.cut_after]
+                    mirror.cut_after = None            # only the first transfer breaks
+                self.wfile.write(chunk)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()

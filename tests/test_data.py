@@ -1,0 +1,152 @@
+"""The data module: IDX parsing, where files are looked for, downloading, batch order."""
+import gzip
+import hashlib
+
+import numpy as np
+import pytest
+
+import data
+from helpers import Mirror, idx_bytes, tiny_mnist, write_mnist
+
+
+def test_parse_idx_round_trip_and_header_checks():
+    images = np.arange(3 * 28 * 28).reshape(3, 28, 28) % 256
+    raw = idx_bytes(images, 2051)
+    assert np.array_equal(data.parse_idx(raw, 2051, (28, 28)), images)
+    with pytest.raises(data.DataError, match="magic number is 2049, expected 2051"):
+        data.parse_idx(idx_bytes(images, 2049), 2051, (28, 28))
+    with pytest.raises(data.DataError, match="header says 3 items"):
+        data.parse_idx(raw[:-1], 2051, (28, 28))
+    with pytest.raises(data.DataError, match="header says 3 items"):
+        data.parse_idx(raw + b"\0", 2051, (28, 28))
+    with pytest.raises(data.DataError, match="item shape"):
+        data.parse_idx(idx_bytes(np.zeros((2, 28, 27)), 2051), 2051, (28, 28))
+    with pytest.raises(data.DataError, match="too short"):
+        data.parse_idx(b"\0\0", 2051, (28, 28))
+
+
+def test_load_scales_pixels_and_keeps_labels(tmp_path):
+    files = tiny_mnist()
+    write_mnist(tmp_path, files)
+    ds = data.load_mnist(tmp_path, "float64", val_size=100, allow_download=False)
+    raw_images = np.frombuffer(files["train-images-idx3-ubyte"][16:], np.uint8).reshape(600, 784)
+    raw_labels = np.frombuffer(files["train-labels-idx1-ubyte"][8:], np.uint8)
+    assert ds.x_train.shape == (500, 784) and ds.x_train.dtype == np.float64
+    assert ds.x_val.shape == (100, 784) and ds.x_test.shape == (100, 784)
+    assert np.array_equal(ds.x_train, raw_images[:500] / 255)   # the last 100 are validation
+    assert np.array_equal(ds.x_val, raw_images[500:] / 255)
+    assert np.array_equal(ds.y_train, raw_labels[:500]) and ds.y_train.dtype == np.int64
+    assert data.load_mnist(tmp_path, allow_download=False).x_train.dtype == np.float32
+
+
+def test_real_mnist_shapes(mnist):
+    assert mnist.x_train.shape == (60000, 784) and mnist.x_test.shape == (10000, 784)
+    assert mnist.x_train.min() == 0 and mnist.x_train.max() == 1
+    assert np.array_equal(np.bincount(mnist.y_test), [980, 1135, 1032, 1010, 982, 892, 958,
+                                                      1028, 974, 1009])
+
+
+def test_search_order_and_torchvision_layout(tmp_path, monkeypatch):
+    a, b, cache = tmp_path / "a", tmp_path / "b", tmp_path / "cache"
+    write_mnist(a, tiny_mnist(seed=1))
+    write_mnist(b / "MNIST" / "raw", tiny_mnist(seed=2), compress=False)   # torchvision's
+    write_mnist(cache, tiny_mnist(seed=3))
+    monkeypatch.setattr(data, "CACHE_DIR", cache)
+    monkeypatch.setenv("MNIST_DIR", str(b))
+    assert data.find_files(a)[0] == a                          # --data-dir first
+    assert data.find_files(None)[0] == b                       # then MNIST_DIR
+    assert data.find_files(tmp_path / "empty")[0] == b
+    monkeypatch.delenv("MNIST_DIR")
+    assert data.find_files(None)[0] == cache                   # then the cache
+    ds = data.load_mnist(b, allow_download=False)
+    assert ds.x_train.shape == (600, 784)
+
+
+def test_counts_that_disagree_are_an_error(tmp_path):
+    files = tiny_mnist()
+    files["train-labels-idx1-ubyte"] = idx_bytes(np.zeros(599), 2049)
+    write_mnist(tmp_path, files)
+    with pytest.raises(data.DataError, match="train images hold 600 items but train labels hold 599"):
+        data.load_mnist(tmp_path, allow_download=False)
+
+
+@pytest.mark.parametrize("corrupt", ["truncated", "not gzip"])
+def test_broken_gzip_names_the_file(tmp_path, corrupt):
+    write_mnist(tmp_path)
+    path = tmp_path / "t10k-images-idx3-ubyte.gz"
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2] if corrupt == "truncated" else b"\x1f\x8bnot gzip at all")
+    with pytest.raises(data.DataError, match="t10k-images-idx3-ubyte.gz: cannot read or decompress"):
+        data.load_mnist(tmp_path, allow_download=False)
+
+
+def test_batch_order_is_a_pure_function_of_seed_and_epoch():
+    batches = data.batch_order(1000, 128, seed=5, epoch=2)
+    assert [len(b) for b in batches] == [128] * 7 + [104]
+    assert np.array_equal(np.sort(np.concatenate(batches)), np.arange(1000))
+    again = data.batch_order(1000, 128, seed=5, epoch=2)
+    assert all(np.array_equal(x, y) for x, y in zip(batches, again))
+    for other in (data.batch_order(1000, 128, 6, 2), data.batch_order(1000, 128, 5, 3)):
+        assert not np.array_equal(np.concatenate(other), np.concatenate(batches))
+
+
+# --- the downloader, against a mirror on 127.0.0.1 ------------------------------------------
+
+@pytest.fixture
+def served(monkeypatch):
+    """The tiny data set gzipped, with FILES' MD5s set to theirs (as the real ones are)."""
+    gz = {f"{name}.gz": gzip.compress(raw, mtime=0) for name, raw in tiny_mnist().items()}
+    files = {name: (hashlib.md5(gz[f"{name}.gz"]).hexdigest(), magic, shape)
+             for name, (_, magic, shape) in data.FILES.items()}
+    monkeypatch.setattr(data, "FILES", files)
+    return gz
+
+
+def test_download_from_second_mirror_when_first_serves_corrupt_bytes(tmp_path, served):
+    bad = Mirror({k: v[:-10] + b"0123456789" for k, v in served.items()})
+    good = Mirror(served)
+    try:
+        data.download(tmp_path, mirrors=(bad.url, good.url), log=lambda *a, **k: None)
+    finally:
+        bad.close(), good.close()
+    for name, body in served.items():
+        assert (tmp_path / name).read_bytes() == body
+    assert not list(tmp_path.glob("*.part"))
+    assert data.load_mnist(tmp_path, allow_download=False).x_test.shape == (100, 784)
+
+
+def test_corrupt_everywhere_leaves_no_file(tmp_path, served):
+    bad = Mirror({k: v[:-1] + b"!" for k, v in served.items()})
+    try:
+        with pytest.raises(data.DataError, match="MD5 mismatch"):
+            data.download(tmp_path, mirrors=(bad.url,), log=lambda *a, **k: None)
+    finally:
+        bad.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_broken_transfer_is_resumed_with_a_range_request(tmp_path, served):
+    name = "train-images-idx3-ubyte.gz"
+    mirror = Mirror(served, cut_after=1000)
+    try:
+        data.download_file([mirror.url + name], tmp_path / name, data.FILES[name[:-3]][0])
+    finally:
+        mirror.close()
+    assert (tmp_path / name).read_bytes() == served[name]
+    assert mirror.requests == [(f"/{name}", None), (f"/{name}", "bytes=1000-")]
+
+
+def test_no_network_says_where_it_looked_and_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    mirror = Mirror({})                                          # nothing is served
+    monkeypatch.setattr(data, "MIRRORS", (mirror.url,))
+    try:
+        with pytest.raises(data.DataError) as err:
+            data.load_mnist(tmp_path / "mine")
+    finally:
+        mirror.close()
+    message = str(err.value)
+    assert str(tmp_path / "mine") in message and str(tmp_path / "cache") in message
+    assert "--data-dir or MNIST_DIR" in message and "\n" not in message
+    assert not any(p.is_file() for p in tmp_path.rglob("*"))
