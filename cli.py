@@ -121,6 +121,9 @@ def main(twin_name, description, argv=None):
         twin, build, device = load_twin(twin_name, args.device, args.threads)
         params, cfg = initial_params(cfg, args.load)
         dataset = data.load_mnist(args.data_dir, cfg.dtype, cfg.val_size)
+        if cfg.batch_size > len(dataset.y_train):
+            parser.error(f"--batch-size {cfg.batch_size} is larger than the "
+                         f"{len(dataset.y_train)} training images")
         model = build(params)
         if args.eval:
             loss, acc = train.evaluate(model, model.asarray(dataset.x_test),

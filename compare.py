@@ -1,0 +1,351 @@
+"""Train both twins side by side and regenerate the README's results.
+
+For each seed, the NumPy twin and the PyTorch twin start from the same initial weights
+(mlp_np.init_params) and see the same batches in the same order (data.batch_order); both are
+scored on the MNIST test set after every epoch. A short float64 run of both twins shows how
+closely they track when rounding is no longer the limit.
+
+Writes to --out (default learning_curves/):
+    results.csv    one row per twin and seed
+    parity.csv     every step's loss of both twins, float32 and float64
+    loss.png, accuracy.png, parity.png
+and rewrites the README between its results markers (unless --no-readme or --quick).
+
+    python compare.py                 # the README's numbers: defaults, seeds 0 1 2, on the CPU
+    python compare.py --device cuda   # torch on the GPU, the NumPy twin through CuPy
+    python compare.py --quick         # seconds: a subset, one epoch, into a temporary folder
+"""
+import os
+import platform
+import re
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import cli
+import data
+import files
+import train
+from mlp_np import init_params
+
+ROOT = Path(__file__).resolve().parent
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+QUICK_TRAIN, QUICK_TEST = 5000, 2000
+PARITY_STEPS = 200           # steps of the float64 parity run
+
+
+def parse(argv=None):
+    parser = cli.add_run_flags(cli.config.build_parser(__doc__.splitlines()[0]), weights=False)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                        help="one comparison per seed (the curves show the first)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"{QUICK_TRAIN} training images, 1 epoch, 1 seed; "
+                             "into a temporary folder, README untouched")
+    parser.add_argument("--out", help="folder for the CSVs and PNGs (default learning_curves/)")
+    parser.add_argument("--readme", default=str(ROOT / "README.md"), help="README to update")
+    parser.add_argument("--no-readme", action="store_true", help="leave the README alone")
+    args = parser.parse_args(argv)
+    cfg = cli.config.config_from_args(parser, args)
+    if args.quick:
+        cfg = replace(cfg, epochs=1)
+        args.seeds = args.seeds[:1]
+        args.no_readme = args.no_readme or args.readme == str(ROOT / "README.md")
+    args.out = Path(args.out or (tempfile.mkdtemp(prefix="compare-") if args.quick
+                                 else ROOT / "learning_curves"))
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        files.check_writable(args.out / "results.csv")
+    except (OSError, files.FileError) as e:
+        parser.error(f"--out: {getattr(e, 'strerror', None) or e}")
+    return parser, cfg, args
+
+
+def load_data(args, dtype):
+    ds = data.load_mnist(args.data_dir, dtype)
+    if args.quick:
+        ds = replace(ds, x_train=ds.x_train[:QUICK_TRAIN], y_train=ds.y_train[:QUICK_TRAIN],
+                     x_test=ds.x_test[:QUICK_TEST], y_test=ds.y_test[:QUICK_TEST])
+    return ds
+
+
+# --- running one twin ----------------------------------------------------------------------
+
+def reset_peak_memory(device):
+    if device == "cpu":
+        try:
+            Path("/proc/self/clear_refs").write_text("5")   # resets VmHWM (Linux >= 4.0)
+        except OSError:
+            pass
+    else:
+        import torch
+        torch.cuda.reset_peak_memory_stats()
+
+
+def peak_memory_mb(twin_name, device):
+    """Peak resident memory of the process (CPU) or peak GPU memory of the twin (CUDA), MiB."""
+    if device == "cpu":
+        status = Path("/proc/self/status").read_text()
+        return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+    if twin_name == "torch":
+        import torch
+        return torch.cuda.max_memory_allocated() / 2**20
+    import cupy
+    return cupy.get_default_memory_pool().total_bytes() / 2**20
+
+
+def run_twin(twin_name, cfg, params, dataset, args, label=None):
+    twin, build, device = cli.load_twin(twin_name, args.device, args.threads)
+    reset_peak_memory(device)
+    model = build(params)
+    history = train.train(twin, model, dataset, cfg, label or f"{twin_name}/{device}",
+                          progress=not args.no_progress)
+    history.update(twin=twin_name, device=device, peak_memory_mb=peak_memory_mb(twin_name, device))
+    if history["interrupted"]:
+        raise KeyboardInterrupt
+    return history
+
+
+def numpy_device(args):
+    """Where the NumPy twin runs: the GPU through CuPy, or the CPU, said in one line."""
+    if args.device == "cpu":
+        return "cpu"
+    try:
+        cli.cuda_array_module()
+        return "cuda"
+    except cli.RunError as e:
+        print(f"{e}: the NumPy twin runs on the CPU")
+        return "cpu"
+
+
+# --- results -------------------------------------------------------------------------------
+
+def seconds_to(history, accuracy=0.98):
+    """Training seconds until the test accuracy first reached `accuracy`, or NaN."""
+    return next((e["train_seconds"] for e in history["epochs"] if e["test_acc"] >= accuracy),
+                float("nan"))
+
+
+def results_row(history, cfg, n_train, max_diff):
+    last = history["epochs"][-1]
+    return dict(implementation=history["twin"], device=history["device"], dtype=cfg.dtype,
+                hidden="-".join(map(str, cfg.hidden)), batch_size=cfg.batch_size,
+                epochs=cfg.epochs, lr=cfg.lr, optimizer=cfg.optimizer, seed=cfg.seed,
+                test_acc=last["test_acc"], test_loss=last["test_loss"],
+                train_seconds=history["train_seconds"],
+                seconds_per_epoch=history["train_seconds"] / len(history["epochs"]),
+                images_per_second=n_train * len(history["epochs"]) / history["train_seconds"],
+                seconds_to_98=seconds_to(history), peak_memory_mb=history["peak_memory_mb"],
+                max_step_loss_diff=max_diff)
+
+
+def step_diffs(histories):
+    a, b = (np.array(h["step_losses"]) for h in histories)
+    return np.abs(a - b)
+
+
+def machine_line(args):
+    import torch
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = re.search(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text()).group(1)
+    except (OSError, AttributeError):
+        pass
+    gpu = f", GPU {torch.cuda.get_device_name()}" if args.device == "cuda" else ""
+    return (f"{cpu}, {len(os.sched_getaffinity(0))} cores, {args.threads} threads per twin{gpu}; "
+            f"Python {platform.python_version()}, NumPy {np.__version__}, "
+            f"PyTorch {torch.__version__}")
+
+
+# --- plots ---------------------------------------------------------------------------------
+
+STYLE = {"numpy": dict(color="tab:blue", lw=4, alpha=0.45),
+         "torch": dict(color="tab:red", lw=1.3, marker=".", ms=5)}
+
+
+def plot_curves(histories, out):
+    """loss.png and accuracy.png: train and test curves of both twins on one figure each."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    for name, keys, ylabel, log in (("loss", ("train_loss", "test_loss"), "cross-entropy", True),
+                                    ("accuracy", ("train_acc", "test_acc"), "accuracy (%)", False)):
+        fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+        for h in histories:
+            epochs = [e["epoch"] for e in h["epochs"]]
+            for key, ls in zip(keys, ("-", "--")):
+                values = [e[key] * (1 if log else 100) for e in h["epochs"]]
+                ax.plot(epochs, values, ls=ls, label=f"{h['twin']} ({h['device']}) "
+                        f"{key.split('_')[0]}", **STYLE[h["twin"]])
+        ax.set(xlabel="epoch", ylabel=ylabel, yscale="log" if log else "linear",
+               title=f"MNIST {name}: NumPy and PyTorch twins, same weights, same batches")
+        if not log:
+            ax.set_ylim(max(90, ax.get_ylim()[0]), 100.2)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        save_figure(fig, out / f"{name}.png")
+
+
+def plot_parity(parity, out):
+    """parity.png: |loss_numpy - loss_torch| at every step, float32 and float64, log scale."""
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    for dtype, group in parity.groupby("dtype"):
+        nonzero = group[group.abs_diff > 0]
+        ax.plot(nonzero.step, nonzero.abs_diff, ".", ms=2.5,
+                label=f"{dtype}: {len(group)} steps, {len(group) - len(nonzero)} exactly equal "
+                      f"(not shown), max {group.abs_diff.max():.1e}")
+    ax.set(xlabel="training step", ylabel="|loss(NumPy) - loss(PyTorch)|", yscale="log",
+           title="How closely the twins track, step by step")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, markerscale=4)
+    fig.tight_layout()
+    save_figure(fig, out / "parity.png")
+
+
+def save_figure(fig, path):
+    import matplotlib.pyplot as plt
+    files.atomic_write(path, lambda f: fig.savefig(f, format="png"))
+    plt.close(fig)
+
+
+# --- the README ----------------------------------------------------------------------------
+
+def readme_section(results, parity, cfg, machine, images):
+    """The markdown between the README's markers, from the results alone (no dates), so the
+    same results give the same README."""
+    r = results.copy()
+    table = pd.DataFrame({
+        "seed": r.seed, "twin": r.implementation, "device": r.device, "dtype": r.dtype,
+        "test acc (%)": (100 * r.test_acc).map("{:.2f}".format),
+        "test loss": r.test_loss.map("{:.4f}".format),
+        "train s": r.train_seconds.map("{:.1f}".format),
+        "s / epoch": r.seconds_per_epoch.map("{:.2f}".format),
+        "images / s": r.images_per_second.map("{:,.0f}".format),
+        "s to 98%": r.seconds_to_98.map(lambda s: "never" if np.isnan(s) else f"{s:.1f}"),
+        "peak MiB": r.peak_memory_mb.map("{:.0f}".format),
+        "max step loss diff": r.max_step_loss_diff.map("{:.1e}".format)})
+    by_seed = r.pivot(index="seed", columns="implementation")
+    ratio = by_seed.train_seconds.numpy / by_seed.train_seconds.torch
+    gap = 100 * (by_seed.test_acc.numpy - by_seed.test_acc.torch).abs()
+    f64 = parity[parity.dtype == "float64"].abs_diff.max()
+    lines = [
+        START,
+        f"Produced by `python compare.py` ({cfg.epochs} epochs, MLP "
+        f"{'-'.join(map(str, cfg.sizes()))}, {cfg.optimizer} lr {cfg.lr:g} {cfg.schedule}, "
+        f"batch {cfg.batch_size}, weight decay {cfg.weight_decay:g}, {cfg.dtype}) on: {machine}.",
+        "",
+        table.to_markdown(index=False),
+        "",
+        f"- Test accuracy, lowest over seeds {', '.join(map(str, by_seed.index))}: NumPy "
+        f"{100 * by_seed.test_acc.numpy.min():.2f}%, PyTorch {100 * by_seed.test_acc.torch.min():.2f}%; "
+        f"largest gap between the twins {gap.max():.2f} percentage points.",
+        f"- Training time NumPy / PyTorch: median ratio {ratio.median():.2f} "
+        f"(per seed: {', '.join(f'{x:.2f}' for x in ratio)}). Training time excludes the "
+        f"per-epoch evaluation; seconds to 98% count training time up to the first epoch whose "
+        f"test accuracy reached 98.0%.",
+        f"- Float64 parity run ({parity[parity.dtype == 'float64'].step.max() + 1} steps, same "
+        f"config): largest per-step loss difference {f64:.1e}.",
+        "",
+        " ".join(f"![{name}]({images}/{name}.png)" for name in ("accuracy", "loss")),
+        f"![parity]({images}/parity.png)",
+        END,
+    ]
+    return "\n".join(lines)
+
+
+def update_readme(path, section):
+    """Replace what lies between the markers (inclusive) with `section`, atomically."""
+    path = Path(path)
+    text = path.read_text()
+    if text.count(START) != 1 or text.count(END) != 1 or text.index(START) > text.index(END):
+        raise files.FileError(f"{path} must hold one {START} line followed by one {END} line")
+    before, rest = text.split(START)
+    after = rest.split(END, 1)[1]
+    new = before + section + after
+    if new != text:
+        files.write_text(path, new)
+    return new != text
+
+
+# --- main ----------------------------------------------------------------------------------
+
+def main(argv=None):
+    parser, cfg, args = parse(argv)
+    try:
+        np_device = numpy_device(args)
+        cli.load_twin("torch", args.device, args.threads)        # fails early without a GPU
+        dataset = load_data(args, cfg.dtype)
+        if cfg.batch_size > len(dataset.y_train):
+            parser.error(f"--batch-size {cfg.batch_size} is larger than the "
+                         f"{len(dataset.y_train)} training images")
+        n_train = len(dataset.y_train)
+        rows, parity, curves = [], [], None
+        for seed in args.seeds:
+            run_cfg = replace(cfg, seed=seed)
+            params = init_params(run_cfg.sizes(), seed, cfg.dtype)
+            histories = [run_twin("numpy", run_cfg, params, dataset, replace_device(args, np_device)),
+                         run_twin("torch", run_cfg, params, dataset, args)]
+            diffs = step_diffs(histories)
+            rows += [results_row(h, run_cfg, n_train, diffs.max()) for h in histories]
+            curves = curves or histories
+            if seed == args.seeds[0]:
+                parity.append(parity_frame(cfg.dtype, histories))
+        parity.append(parity_run(cfg, args, np_device))
+        results, parity = pd.DataFrame(rows), pd.concat(parity, ignore_index=True)
+        files.write_text(args.out / "results.csv", results.to_csv(index=False))
+        files.write_text(args.out / "parity.csv", parity.to_csv(index=False))
+        plot_curves(curves, args.out)
+        plot_parity(parity, args.out)
+        section = readme_section(results, parity, cfg, machine_line(args), images_path(args))
+        print("\n".join(section.splitlines()[1:-3]))
+        if not args.no_readme:
+            changed = update_readme(args.readme, section)
+            print(f"{args.readme}: results section {'rewritten' if changed else 'unchanged'}")
+        print(f"wrote results.csv, parity.csv, loss.png, accuracy.png, parity.png in {args.out}")
+        return 0
+    except (cli.RunError, data.DataError, files.FileError) as e:
+        return cli.fail(str(e))
+    except KeyboardInterrupt:
+        return cli.fail("interrupted: no results written", 130)
+
+
+def replace_device(args, device):
+    copy = type(args)(**vars(args))
+    copy.device = device
+    return copy
+
+
+def parity_frame(dtype, histories):
+    a, b = (np.array(h["step_losses"]) for h in histories)
+    return pd.DataFrame(dict(dtype=dtype, step=np.arange(len(a)), loss_numpy=a, loss_torch=b,
+                             abs_diff=np.abs(a - b)))
+
+
+def parity_run(cfg, args, np_device):
+    """Both twins in float64 for PARITY_STEPS steps (fewer with --quick) of the same config."""
+    f64 = replace(cfg, dtype="float64", epochs=1)
+    dataset = load_data(args, "float64")
+    n = min(len(dataset.y_train), PARITY_STEPS * cfg.batch_size)
+    dataset = replace(dataset, x_train=dataset.x_train[:n], y_train=dataset.y_train[:n],
+                      x_test=dataset.x_test[:1000], y_test=dataset.y_test[:1000])
+    params = init_params(f64.sizes(), f64.seed, "float64")
+    histories = [run_twin("numpy", f64, params, dataset, replace_device(args, np_device),
+                          "numpy float64 parity"),
+                 run_twin("torch", f64, params, dataset, args, "torch float64 parity")]
+    return parity_frame("float64", histories)
+
+
+def images_path(args):
+    try:
+        return args.out.resolve().relative_to(Path(args.readme).resolve().parent).as_posix()
+    except ValueError:
+        return args.out.resolve().as_posix()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""main_np.py and main_torch.py as a user runs them: exit codes, messages, files."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import files
+import mlp_np
+import mlp_torch
+import train
+from conftest import ROOT
+from helpers import write_mnist
+
+TINY = ["--hidden", "16", "--epochs", "1", "--batch-size", "50", "--no-progress"]
+
+
+def run(script, *args, torch_missing=False, patch="", env=None):
+    """Run an entry point in a fresh interpreter; `patch` is Python run first (e.g. to point
+    the downloader at a local mirror)."""
+    code = ("import sys, runpy\n"
+            + ("sys.modules['torch'] = None\n" if torch_missing else "")
+            + patch
+            + f"\nsys.argv = {[script, *args]!r}\nrunpy.run_path({script!r}, run_name='__main__')")
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, stdin=subprocess.DEVNULL, env=env)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return write_mnist(tmp_path_factory.mktemp("tiny"))
+
+
+def test_main_np_runs_without_torch(tiny, tmp_path):
+    r = run("main_np.py", *TINY, "--data-dir", str(tiny), "--history", str(tmp_path / "h.json"),
+            torch_missing=True)
+    assert r.returncode == 0, r.stderr
+    assert "final test accuracy" in r.stdout
+    history = json.loads((tmp_path / "h.json").read_text())
+    assert len(history["step_losses"]) == 12 and history["twin"] == "numpy"
+    assert set(history["epochs"][0]) >= {"train_loss", "test_loss", "test_acc", "seconds"}
+
+
+@pytest.mark.parametrize("script", ["main_np.py", "main_torch.py"])
+@pytest.mark.parametrize("args,message", [
+    (["--batch-size", "0"], "--batch-size must be at least 1"),
+    (["--hidden", "0"], "--hidden sizes must be positive"),
+    (["--lr", "-1"], "--lr must be a finite number > 0"),
+    (["--lr", "0"], "--lr must be a finite number > 0"),
+    (["--lr", "nan"], "--lr must be a finite number > 0"),
+    (["--lr", "inf"], "--lr must be a finite number > 0"),
+    (["--epochs", "0"], "--epochs must be at least 1"),
+    (["--optimizer", "rmsprop"], "invalid choice: 'rmsprop'"),
+    (["--dtype", "float16"], "invalid choice: 'float16'"),
+    (["--device", "tpu"], "invalid choice: 'tpu'"),
+    (["--save", "/nonexistent/dir/w.npz"], "folder /nonexistent/dir does not exist"),
+])
+def test_bad_flags_exit_2_with_one_line(script, args, message):
+    r = run(script, *args)
+    assert r.returncode == 2
+    assert message in r.stderr and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith(f"{script}: error:")
+
+
+def test_batch_larger_than_training_set_is_an_error(tiny):
+    r = run("main_np.py", *TINY[:4], "--batch-size", "601", "--data-dir", str(tiny))
+    assert r.returncode == 2 and "larger than the 600 training images" in r.stderr
+
+
+def test_cuda_without_gpu_is_a_clear_error(tiny):
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: the error path cannot be reached")
+    r = run("main_torch.py", *TINY, "--device", "cuda", "--data-dir", str(tiny))
+    assert r.returncode == 1 and "torch sees no CUDA GPU" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_divergence_stops_with_advice_and_saves_nothing(tiny, tmp_path):
+    for script in ("main_np.py", "main_torch.py"):
+        weights = tmp_path / f"{script}.npz"
+        r = run(script, *TINY, "--lr", "1e30", "--optimizer", "sgd", "--data-dir", str(tiny),
+                "--save", str(weights))
+        assert r.returncode == 1, r.stderr
+        assert "training diverged" in r.stderr and "lower learning rate" in r.stderr
+        assert not weights.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_missing_data_and_no_network(tmp_path):
+    patch = (f"import data; data.CACHE_DIR = __import__('pathlib').Path({str(tmp_path / 'c')!r})"
+             f"; data.MIRRORS = ('http://127.0.0.1:9/',)")
+    env = {k: v for k, v in os.environ.items() if k != "MNIST_DIR"}
+    r = run("main_np.py", *TINY, "--data-dir", str(tmp_path / "d"), patch=patch, env=env)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "MNIST not found" in r.stderr and str(tmp_path / "d") in r.stderr
+    assert "--data-dir or MNIST_DIR" in r.stderr
+
+
+def test_weights_from_one_twin_load_into_the_other(tiny, tmp_path):
+    saved = {}
+    for script in ("main_np.py", "main_torch.py"):
+        saved[script] = tmp_path / f"{script}.npz"
+        r = run(script, *TINY, "--data-dir", str(tiny), "--save", str(saved[script]))
+        assert r.returncode == 0, r.stderr
+    # Same weights from both twins (same init, same batches), and each loads into the other.
+    a, _ = files.load_weights(saved["main_np.py"])
+    b, config = files.load_weights(saved["main_torch.py"])
+    assert config["twin"] == "torch" and config["hidden"] == [16]
+    assert all(np.allclose(a[k], b[k], atol=1e-5) for k in a)
+    evals = [run(s, "--load", str(saved["main_np.py"]), "--eval", "--data-dir", str(tiny))
+             for s in ("main_np.py", "main_torch.py")]
+    assert all(r.returncode == 0 for r in evals), [r.stderr for r in evals]
+    assert evals[0].stdout.split(":")[1] == evals[1].stdout.split(":")[1]
+
+
+def test_saved_weights_predict_the_same_in_both_twins(mnist, tmp_path):
+    """Real test set: same argmax everywhere, logits equal to 1e-5, and the accuracy that
+    train.evaluate reports recomputed by an independent forward pass."""
+    params = mlp_np.init_params((784, 64, 10), 0, "float32")
+    x, y = mnist.x_train[:10_000].astype(np.float32), mnist.y_train[:10_000]
+    model = mlp_np.MLP(params)
+    opt = mlp_np.make_optimizer(model, "adam", 1e-3)
+    for i in range(0, 10_000, 50):
+        model.train_step(x[i:i + 50], y[i:i + 50], opt)
+    files.save_weights(tmp_path / "w.npz", model.params(), {"hidden": [64]})
+    loaded, _ = files.load_weights(tmp_path / "w.npz")
+    x_test = mnist.x_test.astype(np.float32)
+    logits_np = mlp_np.MLP(loaded).logits(x_test.copy())
+    logits_t = mlp_torch.MLP(loaded).logits(mlp_torch.MLP(loaded).asarray(x_test)).numpy()
+    assert np.abs(logits_np - logits_t).max() < 1e-5 * max(1, np.abs(logits_np).max())
+    assert np.array_equal(logits_np.argmax(1), logits_t.argmax(1))
+    # independent forward pass: plain matrix maths, no mlp_np code
+    h = np.maximum(x_test @ loaded["W1"] + loaded["b1"], 0)
+    independent = ((h @ loaded["W2"] + loaded["b2"]).argmax(1) == mnist.y_test).mean()
+    _, reported = train.evaluate(mlp_np.MLP(loaded), x_test, mnist.y_test)
+    assert reported == independent and reported > 0.85

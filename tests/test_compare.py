@@ -1,0 +1,99 @@
+"""compare.py: a quick run writes every file, the README changes only between its markers."""
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import compare
+from conftest import ROOT
+from test_cli import run
+
+COLUMNS = ["implementation", "device", "dtype", "hidden", "batch_size", "epochs", "lr",
+           "optimizer", "test_acc", "test_loss", "train_seconds", "seconds_per_epoch",
+           "images_per_second", "peak_memory_mb", "max_step_loss_diff"]
+README = """# Title
+text before
+<!-- results:start -->
+old results
+<!-- results:end -->
+text after
+"""
+
+
+@pytest.fixture(scope="module")
+def quick(mnist, tmp_path_factory):
+    out = tmp_path_factory.mktemp("quick")
+    readme = out / "README.md"
+    readme.write_text(README)
+    r = run("compare.py", "--quick", "--no-progress", "--hidden", "64", "--out", str(out),
+            "--readme", str(readme))
+    assert r.returncode == 0, r.stderr
+    return out, readme, r.stdout
+
+
+def test_quick_run_writes_every_file(quick):
+    out, _, stdout = quick
+    for name in ("results.csv", "parity.csv", "loss.png", "accuracy.png", "parity.png"):
+        assert (out / name).stat().st_size > 0, name
+        assert not list(out.glob(".*.tmp"))
+    results = pd.read_csv(out / "results.csv")
+    assert list(results.implementation) == ["numpy", "torch"]
+    assert set(COLUMNS) <= set(results.columns)
+    numeric = results[[c for c in COLUMNS if results[c].dtype.kind == "f"]]
+    assert np.isfinite(numeric.to_numpy()).all() and len(numeric.columns) >= 7
+    assert (results.test_acc > 0.5).all() and "| numpy" in stdout   # 40 steps; chance is 0.1
+
+
+def test_float64_twins_agree_at_every_step(quick):
+    parity = pd.read_csv(quick[0] / "parity.csv")
+    f64 = parity[parity.dtype == "float64"]
+    assert len(f64) >= 39
+    assert f64.abs_diff.max() < 1e-8
+    assert np.allclose(f64.abs_diff, (f64.loss_numpy - f64.loss_torch).abs())
+
+
+def test_readme_changes_only_between_markers_and_is_stable(quick):
+    out, readme, _ = quick
+    text = readme.read_text()
+    before, after = README.split("old results\n")
+    assert text.startswith(before) and text.endswith(after)
+    assert "old results" not in text and "| numpy" in text and "NumPy 2." in text
+    # the same results rendered again leave the file byte-identical
+    results, parity = pd.read_csv(out / "results.csv"), pd.read_csv(out / "parity.csv")
+    from config import Config
+    section = compare.readme_section(results, parity, Config(epochs=1, hidden=(64,)), "m", "x")
+    copy = out / "README.copy.md"
+    shutil.copy(readme, copy)
+    assert compare.update_readme(copy, section) is True
+    once = copy.read_bytes()
+    assert compare.update_readme(copy, section) is False
+    assert copy.read_bytes() == once
+
+
+def test_readme_without_markers_is_refused(tmp_path):
+    path = tmp_path / "README.md"
+    path.write_text("no markers here\n")
+    with pytest.raises(compare.files.FileError, match="must hold one"):
+        compare.update_readme(path, "x")
+    assert path.read_text() == "no markers here\n"
+
+
+def test_quick_leaves_the_real_readme_alone(mnist, tmp_path):
+    before = (ROOT / "README.md").read_bytes()
+    r = run("compare.py", "--quick", "--no-progress", "--hidden", "8", "--seeds", "1",
+            "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert (ROOT / "README.md").read_bytes() == before
+
+
+def test_cuda_compare(mnist, tmp_path):
+    import torch
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU on this machine: the CUDA compare path cannot run")
+    r = run("compare.py", "--quick", "--device", "cuda", "--no-progress", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    results = pd.read_csv(tmp_path / "results.csv")
+    assert results.set_index("implementation").device["torch"] == "cuda"
+    f64 = pd.read_csv(tmp_path / "parity.csv").query("dtype == 'float64'")
+    assert f64.abs_diff.max() < 1e-8

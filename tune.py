@@ -1,0 +1,63 @@
+"""Choose the default hyperparameters on a validation set, never on the test set.
+
+Trains the NumPy twin on 55,000 training images for each candidate below and scores it on the
+5,000 held-out ones (the last 5,000 of the training file). Writes learning_curves/tuning.csv:
+one row per candidate with the final validation accuracy, the epoch at which validation
+accuracy first reached 98%, and the training seconds.
+
+    python tune.py [--only N ...] [--out learning_curves/tuning.csv]
+"""
+import argparse
+import sys
+from dataclasses import replace
+
+import pandas as pd
+
+import cli
+import data
+import files
+import train
+from config import Config
+
+VAL_SIZE = 5000
+BASE = Config(val_size=VAL_SIZE)
+CANDIDATES = [
+    dict(hidden=(1024,), optimizer="adam", lr=1e-3, batch_size=128, epochs=20),
+    dict(hidden=(1024,), optimizer="adam", lr=2e-3, batch_size=256, epochs=20),
+    dict(hidden=(1024,), optimizer="adamw", lr=1e-3, weight_decay=0.05, batch_size=128, epochs=20),
+    dict(hidden=(2048,), optimizer="adam", lr=1e-3, batch_size=256, epochs=15),
+    dict(hidden=(1024,), optimizer="momentum", lr=0.1, weight_decay=5e-4, batch_size=128, epochs=20),
+    dict(hidden=(2048,), optimizer="momentum", lr=0.1, weight_decay=5e-4, batch_size=128, epochs=15),
+    dict(hidden=(800, 800), optimizer="adam", lr=1e-3, batch_size=128, epochs=15),
+    dict(hidden=(1024,), optimizer="adam", lr=1e-3, batch_size=128, epochs=10),
+]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", type=int, nargs="+", help="indices of CANDIDATES to run")
+    parser.add_argument("--out", default="learning_curves/tuning.csv")
+    parser.add_argument("--data-dir")
+    args = parser.parse_args(argv)
+    twin, build, _ = cli.load_twin("numpy", "cpu", threads=len(cli.os.sched_getaffinity(0)))
+    dataset = {dtype: data.load_mnist(args.data_dir, dtype, VAL_SIZE) for dtype in ("float32",)}
+    rows = []
+    for i in args.only or range(len(CANDIDATES)):
+        cfg = replace(BASE, **CANDIDATES[i])
+        from mlp_np import init_params
+        model = build(init_params(cfg.sizes(), cfg.seed, cfg.dtype))
+        history = train.train(twin, model, dataset[cfg.dtype], cfg, f"candidate {i}", False)
+        accs = [e["val_acc"] for e in history["epochs"]]
+        reached = next((e["epoch"] for e in history["epochs"] if e["val_acc"] >= 0.98), None)
+        rows.append(dict(candidate=i, hidden="-".join(map(str, cfg.hidden)),
+                         optimizer=cfg.optimizer, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                         batch_size=cfg.batch_size, epochs=cfg.epochs,
+                         final_val_acc=accs[-1], best_val_acc=max(accs),
+                         first_epoch_98=reached, train_seconds=round(history["train_seconds"], 1)))
+        print(pd.DataFrame(rows).to_string(index=False), flush=True)
+    files.write_text(args.out, pd.DataFrame(rows).to_csv(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
