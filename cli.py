@@ -65,6 +65,7 @@ def load_twin(name, device, threads):
     from threadpoolctl import threadpool_limits
     if name == "numpy":
         import mlp_np
+        mlp_np.set_num_threads(threads)
         threadpool_limits(threads)
         if device == "cuda":
             xp = cuda_array_module()

@@ -259,17 +259,8 @@ def readme_section(results, parity, cfg, machine, images):
 
 
 def update_readme(path, section):
-    """Replace what lies between the markers (inclusive) with `section`, atomically."""
-    path = Path(path)
-    text = path.read_text()
-    if text.count(START) != 1 or text.count(END) != 1 or text.index(START) > text.index(END):
-        raise files.FileError(f"{path} must hold one {START} line followed by one {END} line")
-    before, rest = text.split(START)
-    after = rest.split(END, 1)[1]
-    new = before + section + after
-    if new != text:
-        files.write_text(path, new)
-    return new != text
+    """Replace the README's results section (markers included) with `section`, atomically."""
+    return files.replace_between(path, START, END, section)
 
 
 # --- main ----------------------------------------------------------------------------------

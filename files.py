@@ -96,3 +96,17 @@ def load_weights(path):
     if n_in != 10:
         raise FileError(f"{path}: the last layer has {n_in} outputs, expected 10")
     return arrays, config
+
+
+def replace_between(path, start, end, section):
+    """Replace the lines from marker `start` to marker `end` (both included) with `section`,
+    atomically; nothing outside them changes. True if the file changed."""
+    path = Path(path)
+    text = path.read_text()
+    if text.count(start) != 1 or text.count(end) != 1 or text.index(start) > text.index(end):
+        raise FileError(f"{path} must hold one {start} line followed by one {end} line")
+    before, rest = text.split(start)
+    new = before + section + rest.split(end, 1)[1]
+    if new != text:
+        write_text(path, new)
+    return new != text

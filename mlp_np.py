@@ -18,6 +18,7 @@ module (`xp`), which is NumPy for NumPy arrays and CuPy for CuPy arrays. This fi
 imports torch.
 """
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -25,6 +26,30 @@ import numpy as np
 def array_module(a):
     """numpy for a NumPy array, cupy for a CuPy array."""
     return sys.modules[type(a).__module__.split(".")[0]]
+
+
+# The optimizers' elementwise maths on the big weight matrices runs on row blocks, one per
+# thread: NumPy releases the GIL inside ufuncs, so it uses every core, as torch's kernels do.
+# (The matrix products are already multithreaded by BLAS.)
+_pool = None
+PARALLEL_MIN_SIZE = 1 << 16        # smaller arrays: the threads would cost more than they save
+
+
+def set_num_threads(n):
+    """Threads for the optimizers' elementwise updates, as torch.set_num_threads."""
+    global _pool
+    _pool = ThreadPoolExecutor(n) if n > 1 else None
+
+
+def by_row_blocks(update, *arrays):
+    """update(*arrays), split into row blocks across the threads (NumPy arrays only)."""
+    rows = arrays[0].shape[0]
+    if _pool is None or arrays[0].size < PARALLEL_MIN_SIZE or not isinstance(arrays[0], np.ndarray):
+        return update(*arrays)
+    edges = np.linspace(0, rows, _pool._max_workers + 1).astype(int)
+    blocks = [[a[lo:hi] for a in arrays] for lo, hi in zip(edges[:-1], edges[1:])]
+    for done in [_pool.submit(update, *block) for block in blocks]:
+        done.result()
 
 
 def init_params(sizes, seed=0, dtype="float32"):
@@ -181,20 +206,34 @@ class SGD:
     def step(self, grads):
         """Update the weights in place. The grads are consumed (used as scratch)."""
         for name, p in self.weights.items():
-            g = grads[name]
-            if self.weight_decay:
-                g += self.weight_decay * p
-            if self.momentum:
-                buf = self.buffers.get(name)
-                if buf is None:
-                    buf = self.buffers[name] = g.copy()
-                else:
-                    buf *= self.momentum
-                    buf += g
-                g = array_module(g).multiply(buf, -self.lr, out=g)
+            if self.momentum and name not in self.buffers:
+                self.buffers[name] = array_module(p).empty_like(p)
+                by_row_blocks(self.first_update, p, grads[name], self.buffers[name])
+            elif self.momentum:
+                by_row_blocks(self.momentum_update, p, grads[name], self.buffers[name])
             else:
-                g *= -self.lr
-            p += g
+                by_row_blocks(self.plain_update, p, grads[name])
+
+    def plain_update(self, p, g):
+        if self.weight_decay:
+            g += self.weight_decay * p
+        g *= -self.lr
+        p += g
+
+    def first_update(self, p, g, buf):
+        if self.weight_decay:
+            g += self.weight_decay * p
+        buf[...] = g                               # the buffer starts as the first gradient
+        g *= -self.lr
+        p += g
+
+    def momentum_update(self, p, g, buf):
+        if self.weight_decay:
+            g += self.weight_decay * p
+        buf *= self.momentum
+        buf += g
+        update = array_module(g).multiply(buf, -self.lr, out=g)
+        p += update
 
 
 class Adam:
@@ -219,28 +258,33 @@ class Adam:
         """Update the weights in place. The grads are consumed (used as scratch)."""
         beta1, beta2 = self.betas
         self.t += 1
-        step_size = self.lr / (1 - beta1 ** self.t)
-        sqrt_bias2 = (1 - beta2 ** self.t) ** 0.5
+        self.step_size = self.lr / (1 - beta1 ** self.t)
+        self.sqrt_bias2 = (1 - beta2 ** self.t) ** 0.5
         for name, p in self.weights.items():
-            xp = array_module(p)
-            g, m, v, s = grads[name], self.m[name], self.v[name], self.scratch[name]
-            if self.weight_decay and self.decoupled:
-                p *= 1 - self.lr * self.weight_decay
-            elif self.weight_decay:
-                g += self.weight_decay * p
-            diff = xp.subtract(g, m, out=s)
-            diff *= 1 - beta1
-            m += diff
-            v *= beta2
-            g *= g
-            g *= 1 - beta2
-            v += g                                # g is free from here: the denominator goes in it
-            denom = xp.sqrt(v, out=g)
-            denom /= sqrt_bias2
-            denom += self.eps
-            update = xp.divide(m, denom, out=denom)
-            update *= -step_size
-            p += update
+            by_row_blocks(self.update, p, grads[name], self.m[name], self.v[name],
+                          self.scratch[name])
+
+    def update(self, p, g, m, v, s):
+        """One block of one weight: p, g, m, v and the scratch s all have the same shape."""
+        xp = array_module(p)
+        beta1, beta2 = self.betas
+        if self.weight_decay and self.decoupled:
+            p *= 1 - self.lr * self.weight_decay
+        elif self.weight_decay:
+            g += self.weight_decay * p
+        diff = xp.subtract(g, m, out=s)
+        diff *= 1 - beta1
+        m += diff
+        v *= beta2
+        g *= g
+        g *= 1 - beta2
+        v += g                                     # g is free from here: the denominator goes in it
+        denom = xp.sqrt(v, out=g)
+        denom /= self.sqrt_bias2
+        denom += self.eps
+        update = xp.divide(m, denom, out=denom)
+        update *= -self.step_size
+        p += update
 
 
 def make_optimizer(model, name, lr, momentum=0.9, weight_decay=0.0):

@@ -1,0 +1,200 @@
+"""Time one training step (forward, backward, update) of both twins, and the matmul ceiling.
+
+For each hidden width and batch size: the median time of a full training step of the NumPy
+twin and of the PyTorch twin (after warm-up), the GFLOP/s that makes, and in the same run the
+machine's ceiling: the same matrix products alone, as plain float32 products in NumPy and in
+torch. A step of a one-hidden-layer MLP is three products for the output layer and two for the
+first (the gradient of the pixels is never needed): 2B(2·784·H + 3·H·10) flops.
+
+Writes learning_curves/bench.csv and bench.png and the README between its bench markers.
+
+    python bench.py [--widths 128 512 1024 2048] [--batches 32 128 512 1024] [--device cuda]
+"""
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import cli
+import files
+from compare import ROOT, machine_line, save_figure
+from mlp_np import init_params
+
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def parse(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--widths", type=int, nargs="+", default=[128, 512, 1024, 2048])
+    parser.add_argument("--batches", type=int, nargs="+", default=[32, 128, 512, 1024])
+    parser.add_argument("--optimizer", default="adam", choices=cli.config.OPTIMIZERS)
+    parser.add_argument("--repeats", type=int, default=25, help="timed steps per point")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--out", default=str(ROOT / "learning_curves"))
+    parser.add_argument("--readme", default=str(ROOT / "README.md"))
+    parser.add_argument("--no-readme", action="store_true")
+    args = parser.parse_args(argv)
+    for name in ("widths", "batches", "repeats", "threads"):
+        values = getattr(args, name)
+        if min(values if isinstance(values, list) else [values]) < 1:
+            parser.error(f"--{name} must be positive")
+    args.out = Path(args.out)
+    return args
+
+
+def step_flops(sizes, batch):
+    """Flops of one step: forward, weight gradients, and input gradients of all but layer 1."""
+    products = [n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+    return 2 * batch * (2 * sum(products) + sum(products[1:]))
+
+
+def median_seconds(fn, sync, repeats, warmup=5):
+    for _ in range(warmup):
+        fn()
+    sync()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def matmuls(lib, x, weights, dlogits):
+    """The step's matrix products alone, in `lib` (numpy or torch) on the same shapes."""
+    def run():
+        h = x
+        outs = []
+        for W in weights:
+            h = h @ W
+            outs.append(h)
+        d = dlogits
+        for i in range(len(weights) - 1, -1, -1):
+            inp = x if i == 0 else outs[i - 1]
+            inp.T @ d
+            if i:
+                d = d @ weights[i].T
+    return run
+
+
+def sync_for(device):
+    if device == "cpu":
+        return lambda: None
+    import torch
+    return torch.cuda.synchronize
+
+
+def bench_point(width, batch, args, twins):
+    sizes = (784, width, 10)
+    params = init_params(sizes, 0, "float32")
+    rng = np.random.default_rng(0)
+    x = rng.random((batch, 784), dtype=np.float32)
+    y = rng.integers(0, 10, batch)
+    row = dict(width=width, batch=batch, gflop=step_flops(sizes, batch) / 1e9)
+    for name, (twin, build) in twins.items():
+        model = build(params)
+        xs, ys = model.asarray(x), model.asarray(y)
+        opt = twin.make_optimizer(model, args.optimizer, 1e-4)
+        row[f"{name}_ms"] = 1e3 * median_seconds(lambda: model.train_step(xs, ys, opt),
+                                                 sync_for(args.device), args.repeats)
+    import torch
+    weights = [params["W1"], params["W2"]]
+    dlogits = rng.random((batch, 10), dtype=np.float32)
+    row["ceiling_numpy_ms"] = 1e3 * median_seconds(matmuls(np, x, weights, dlogits),
+                                                   lambda: None, args.repeats)
+    to_t = lambda a: torch.from_numpy(a).to(args.device)
+    row["ceiling_torch_ms"] = 1e3 * median_seconds(
+        matmuls(torch, to_t(x), [to_t(w) for w in weights], to_t(dlogits)),
+        sync_for(args.device), args.repeats)
+    for key in ("numpy", "torch", "ceiling_numpy", "ceiling_torch"):
+        row[f"{key}_gflops"] = row["gflop"] / row[f"{key}_ms"] * 1e3
+    row["numpy_over_torch"] = row["numpy_ms"] / row["torch_ms"]
+    row["numpy_share_of_ceiling"] = row["ceiling_numpy_ms"] / row["numpy_ms"]
+    return row
+
+
+def plot(results, out, device):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    widths = sorted(results.width.unique())
+    fig, axes = plt.subplots(1, len(widths), figsize=(3.2 * len(widths), 3.6), dpi=110,
+                             sharey=True, squeeze=False)
+    for ax, width in zip(axes[0], widths):
+        r = results[results.width == width].sort_values("batch")
+        ax.plot(r.batch, r.ceiling_numpy_gflops, "k:", label="matmuls alone (NumPy)")
+        ax.plot(r.batch, r.numpy_gflops, "o-", color="tab:blue", label="NumPy twin step")
+        ax.plot(r.batch, r.torch_gflops, "s--", color="tab:red", label="PyTorch twin step")
+        ax.set(xscale="log", title=f"784-{width}-10", xlabel="batch size")
+        ax.set_xticks(r.batch, [str(b) for b in r.batch])
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(f"GFLOP/s ({device})")
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle("One training step (forward, backward, Adam update), float32")
+    fig.tight_layout()
+    save_figure(fig, out / "bench.png")
+
+
+def readme_section(results, machine, args, images):
+    r = results
+    table = pd.DataFrame({
+        "width": r.width, "batch": r.batch,
+        "NumPy ms": r.numpy_ms.map("{:.2f}".format), "PyTorch ms": r.torch_ms.map("{:.2f}".format),
+        "NumPy / PyTorch": r.numpy_over_torch.map("{:.2f}".format),
+        "NumPy GFLOP/s": r.numpy_gflops.map("{:.0f}".format),
+        "PyTorch GFLOP/s": r.torch_gflops.map("{:.0f}".format),
+        "matmul ceiling GFLOP/s": r.ceiling_numpy_gflops.map("{:.0f}".format),
+        "NumPy share of ceiling": r.numpy_share_of_ceiling.map("{:.0%}".format)})
+    return "\n".join([
+        START,
+        f"Produced by `python bench.py` ({args.optimizer}, float32, median of {args.repeats} "
+        f"steps after warm-up, {args.device}) on: {machine}. Ceiling: the same matrix products "
+        f"alone, as plain NumPy products, timed in the same run. Median NumPy / PyTorch step-time "
+        f"ratio over the grid: {r.numpy_over_torch.median():.2f}.",
+        "",
+        table.to_markdown(index=False),
+        "",
+        f"![bench]({images}/bench.png)",
+        END])
+
+
+def main(argv=None):
+    args = parse(argv)
+    try:
+        twins = {}
+        for name in ("numpy", "torch"):
+            twin, build, _ = cli.load_twin(name, args.device, args.threads)
+            twins[name] = (twin, build)
+        rows = []
+        for width in args.widths:
+            for batch in args.batches:
+                rows.append(bench_point(width, batch, args, twins))
+                print(f"784-{width}-10 batch {batch:>5}: NumPy {rows[-1]['numpy_ms']:7.2f} ms  "
+                      f"PyTorch {rows[-1]['torch_ms']:7.2f} ms  ratio "
+                      f"{rows[-1]['numpy_over_torch']:.2f}  ceiling share "
+                      f"{rows[-1]['numpy_share_of_ceiling']:.0%}", flush=True)
+        results = pd.DataFrame(rows)
+        args.out.mkdir(parents=True, exist_ok=True)
+        files.write_text(args.out / "bench.csv", results.to_csv(index=False))
+        plot(results, args.out, args.device)
+        machine_args = argparse.Namespace(device=args.device, threads=args.threads)
+        images = os.path.relpath(args.out.resolve(), Path(args.readme).resolve().parent)
+        section = readme_section(results, machine_line(machine_args), args, images)
+        if not args.no_readme:
+            files.replace_between(args.readme, START, END, section)
+        print(f"wrote bench.csv and bench.png in {args.out}")
+        return 0
+    except (cli.RunError, files.FileError) as e:
+        return cli.fail(str(e))
+    except KeyboardInterrupt:
+        return cli.fail("interrupted: nothing written", 130)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
