@@ -4,6 +4,8 @@
 MLP.asarray, MLP.train_step, MLP.logits, make_optimizer and set_lr. Pure NumPy itself.
 """
 import math
+import signal
+import threading
 import time
 
 import numpy as np
@@ -18,6 +20,26 @@ TRAIN_EVAL_SIZE = 10_000   # training images re-scored after each epoch for the 
 
 class Diverged(Exception):
     """The loss became NaN or infinite."""
+
+
+class CtrlC:
+    """Ctrl-C sets a flag that the loop reads after each step, so no step is cut in half;
+    a second Ctrl-C interrupts at once."""
+
+    def __enter__(self):
+        self.requested, self.previous = False, None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self.handle)
+        return self
+
+    def handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
 
 
 def to_numpy(a):
@@ -59,33 +81,47 @@ def train(twin, model, data, cfg, label="", progress=True, log=print):
     history = dict(label=label, config=cfg.to_dict(), held_out=held_out, epochs=[],
                    step_losses=[], interrupted=False, train_seconds=0.0)
     step = 0
-    try:
-        for epoch in range(1, cfg.epochs + 1):
-            batches = batch_order(n, cfg.batch_size, cfg.seed, epoch)
-            bar = tqdm(batches, desc=f"{label} epoch {epoch}/{cfg.epochs}", leave=False,
-                       disable=not progress, unit="batch")
-            start = time.perf_counter()
-            for idx in bar:
-                twin.set_lr(optimizer, lr_at(cfg, step, total_steps))
-                idx = model.asarray(idx)
-                loss = float(model.train_step(x_train[idx], y_train[idx], optimizer))
-                if not math.isfinite(loss):
-                    raise Diverged(f"the loss became {loss} at step {step + 1} (epoch {epoch})")
-                history["step_losses"].append(loss)
-                step += 1
-            seconds = time.perf_counter() - start
-            history["train_seconds"] += seconds
-            epoch_losses = history["step_losses"][-len(batches):]
-            record = dict(epoch=epoch, train_loss=float(np.mean(epoch_losses)), seconds=seconds,
-                          train_seconds=history["train_seconds"], lr=lr_at(cfg, step - 1, total_steps))
-            record["train_eval_loss"], record["train_acc"] = evaluate(
-                model, x_train[:TRAIN_EVAL_SIZE], y_train[:TRAIN_EVAL_SIZE])
-            record[f"{held_out}_loss"], record[f"{held_out}_acc"] = evaluate(model, x_eval, y_eval)
-            history["epochs"].append(record)
-            log(f"{label} epoch {epoch:>2}/{cfg.epochs}  train loss {record['train_loss']:.4f}  "
-                f"{held_out} loss {record[f'{held_out}_loss']:.4f}  "
-                f"{held_out} acc {100 * record[f'{held_out}_acc']:.2f}%  {seconds:.2f} s")
-    except KeyboardInterrupt:
-        history["interrupted"] = True
-        log(f"{label} interrupted after {step} steps ({len(history['epochs'])} whole epochs)")
+    with CtrlC() as ctrl_c:
+        try:
+            for epoch in range(1, cfg.epochs + 1):
+                batches = batch_order(n, cfg.batch_size, cfg.seed, epoch)
+                bar = tqdm(batches, desc=f"{label} epoch {epoch}/{cfg.epochs}", leave=False,
+                           disable=not progress, unit="batch")
+                start = time.perf_counter()
+                for idx in bar:
+                    twin.set_lr(optimizer, lr_at(cfg, step, total_steps))
+                    idx = model.asarray(idx)
+                    loss = float(model.train_step(x_train[idx], y_train[idx], optimizer))
+                    if not math.isfinite(loss):
+                        raise Diverged(f"the loss became {loss} at step {step + 1} (epoch {epoch})")
+                    history["step_losses"].append(loss)
+                    step += 1
+                    if ctrl_c.requested:
+                        raise KeyboardInterrupt
+                seconds = time.perf_counter() - start
+                history["train_seconds"] += seconds
+                record = dict(epoch=epoch, seconds=seconds, train_seconds=history["train_seconds"],
+                              train_loss=float(np.mean(history["step_losses"][-len(batches):])),
+                              lr=lr_at(cfg, step - 1, total_steps))
+                record.update(scores(model, x_train, y_train, x_eval, y_eval, held_out))
+                history["epochs"].append(record)
+                log(f"{label} epoch {epoch:>2}/{cfg.epochs}  train loss {record['train_loss']:.4f}  "
+                    f"{held_out} loss {record[f'{held_out}_loss']:.4f}  "
+                    f"{held_out} acc {100 * record[f'{held_out}_acc']:.2f}%  {seconds:.2f} s")
+                if ctrl_c.requested:
+                    raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            history["interrupted"] = True
+            log(f"{label} interrupted after {step} steps ({len(history['epochs'])} whole epochs)")
     return history
+
+
+
+def scores(model, x_train, y_train, x_eval, y_eval, held_out):
+    """Loss and accuracy on the held-out set, and on the first TRAIN_EVAL_SIZE training images
+    (for the train accuracy curve), after an epoch."""
+    out = {}
+    out["train_eval_loss"], out["train_acc"] = evaluate(model, x_train[:TRAIN_EVAL_SIZE],
+                                                        y_train[:TRAIN_EVAL_SIZE])
+    out[f"{held_out}_loss"], out[f"{held_out}_acc"] = evaluate(model, x_eval, y_eval)
+    return out

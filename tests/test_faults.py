@@ -1,0 +1,175 @@
+"""Faults lose nothing, bad files get one clear line, and predict.py shows the truth."""
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import data
+import files
+import mlp_np
+from conftest import ROOT
+from helpers import idx_bytes, write_mnist
+from test_cli import TINY, run
+
+IMAGES = np.random.default_rng(0).integers(0, 256, (4, 28, 28))
+VALID = idx_bytes(IMAGES, 2051)
+
+
+@st.composite
+def corruptions(draw):
+    """A valid IDX file, then some of: bytes overwritten, cut off, appended; maybe gzipped."""
+    raw = bytearray(VALID)
+    for _ in range(draw(st.integers(0, 4))):
+        pos = draw(st.integers(0, len(raw) - 1))
+        raw[pos] = draw(st.integers(0, 255))
+    if draw(st.booleans()):
+        raw = raw[:draw(st.integers(0, len(raw)))]
+    raw += draw(st.binary(max_size=8))
+    raw = bytes(raw)
+    if draw(st.booleans()):
+        raw = gzip.compress(raw, mtime=0)
+        damaged = bytearray(raw)                           # damage the gzip stream itself
+        for _ in range(draw(st.integers(0, 3))):
+            damaged[draw(st.integers(0, len(damaged) - 1))] = draw(st.integers(0, 255))
+        if draw(st.booleans()):
+            damaged = damaged[:draw(st.integers(0, len(damaged)))] + draw(st.binary(max_size=4))
+        raw = bytes(damaged)
+    return raw
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(corruptions())
+def test_idx_reader_returns_the_original_or_raises_its_own_error(tmp_path, raw):
+    path = tmp_path / "f.gz"
+    path.write_bytes(raw)
+    try:
+        array = data.read_idx(path, 2051, (28, 28))
+    except data.DataError as e:
+        assert str(path) in str(e) and "\n" not in str(e)
+        return
+    # accepted: only when the pixels changed and nothing else did
+    assert array.shape[1:] == (28, 28)
+    if array.shape == IMAGES.shape:
+        changed = raw if raw[:2] != b"\x1f\x8b" else gzip.decompress(raw)
+        assert np.array_equal(array.reshape(-1), np.frombuffer(changed[16:], np.uint8))
+
+
+def test_kill_during_a_write_leaves_the_old_file(tmp_path):
+    target = tmp_path / "results.csv"
+    target.write_text("old, complete\n")
+    code = (f"import sys, time; sys.path.insert(0, {str(ROOT)!r}); import files\n"
+            "def slow(f):\n"
+            "    for _ in range(1000):\n"
+            "        f.write(b'x' * 10000); f.flush(); time.sleep(0.01)\n"
+            f"files.atomic_write({str(target)!r}, slow)")
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.time() + 20
+    while not list(tmp_path.glob(".results.csv.*.tmp")) and time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.2)                                           # mid-write
+    proc.kill()
+    proc.wait()
+    assert target.read_text() == "old, complete\n"
+
+
+def test_ctrl_c_saves_history_and_weights_marked_interrupted(tmp_path):
+    tiny = write_mnist(tmp_path / "tiny")
+    history, weights = tmp_path / "h.json", tmp_path / "w.npz"
+    args = [*TINY[:2], "--epochs", "100000", "--batch-size", "50", "--no-progress",
+            "--data-dir", str(tiny), "--history", str(history), "--save", str(weights)]
+    proc = subprocess.Popen([sys.executable, "main_np.py", *args], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    for line in proc.stdout:
+        if "epoch  3/" in line:
+            proc.send_signal(signal.SIGINT)
+            break
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in out and "Traceback" not in err
+    saved = json.loads(history.read_text())
+    assert saved["interrupted"] is True and len(saved["epochs"]) >= 3
+    assert len(saved["step_losses"]) >= 3 * 12
+    params, config = files.load_weights(weights)
+    assert config["interrupted"] is True and params["W1"].shape == (784, 16)
+
+
+@pytest.fixture
+def weights(tmp_path):
+    path = tmp_path / "w.npz"
+    files.save_weights(path, mlp_np.init_params((784, 8, 10), 0), {"hidden": [8]})
+    return path
+
+
+@pytest.mark.parametrize("damage,message", [
+    ("missing", "does not exist"),
+    ("not npz", "is not a readable .npz"),
+    ("lacks b2", "missing b2"),
+    ("wrong shape", "W2 has shape (8, 9)"),
+    ("nan", "W1 or b1 holds NaN"),
+])
+def test_bad_weights_files(weights, tmp_path, damage, message):
+    params, _ = files.load_weights(weights)
+    path = tmp_path / "bad.npz"
+    if damage == "not npz":
+        path.write_text("hello")
+    elif damage == "lacks b2":
+        np.savez(path, **{k: v for k, v in params.items() if k != "b2"})
+    elif damage == "wrong shape":
+        np.savez(path, **dict(params, W2=np.zeros((8, 9), np.float32)))
+    elif damage == "nan":
+        params["W1"][0, 0] = np.nan
+        np.savez(path, **params)
+    for script, args in (("main_np.py", ["--load", str(path), "--eval"]),
+                         ("main_torch.py", ["--load", str(path), "--eval"]),
+                         ("predict.py", ["--weights", str(path), "--index", "0"])):
+        r = run(script, *args)
+        assert r.returncode == 1, (script, r.stderr)
+        assert message in r.stderr and "Traceback" not in r.stderr, (script, r.stderr)
+
+
+def test_nan_weights_are_never_saved(tmp_path):
+    params = mlp_np.init_params((784, 8, 10), 0)
+    params["b1"][0] = np.inf
+    with pytest.raises(files.FileError, match="b1 holds NaN or inf"):
+        files.save_weights(tmp_path / "w.npz", params)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_predict_draws_the_digit_and_both_twins_agree(mnist, weights):
+    r = run("predict.py", "--weights", str(weights), "--index", "7")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "test image 7" and len(lines[1]) == 56 and len(lines[28]) == 56
+    assert "@" in "".join(lines[1:29])                        # the digit's ink
+    assert "NumPy" in lines[29] and "PyTorch" in lines[29]
+    probs = np.array([[float(v) for v in line.split()[1:3]] for line in lines[30:40]])
+    assert np.allclose(probs.sum(0), 1, atol=1e-3) and np.allclose(probs[:, 0], probs[:, 1], atol=1e-4)
+    assert lines[-1].endswith(f"true label {int(mnist.y_test[7])}")
+
+
+def test_predict_own_png_either_polarity(mnist, weights, tmp_path):
+    from PIL import Image
+    digit = (mnist.x_test[0].reshape(28, 28) * 255).astype(np.uint8)
+    outputs = []
+    for name, pixels in (("white_on_black.png", digit), ("black_on_white.png", 255 - digit)):
+        Image.fromarray(pixels).save(tmp_path / name)
+        r = run("predict.py", "--weights", str(weights), "--image", str(tmp_path / name))
+        assert r.returncode == 0, r.stderr
+        outputs.append(r.stdout.splitlines()[1:])
+    assert outputs[0] == outputs[1]                           # the inverted one is detected
+    Image.fromarray(np.zeros((32, 32), np.uint8)).save(tmp_path / "big.png")
+    r = run("predict.py", "--weights", str(weights), "--image", str(tmp_path / "big.png"))
+    assert r.returncode == 1 and "is 32x32 pixels; MNIST digits are 28x28" in r.stderr
+
+
+def test_predict_index_out_of_range(mnist, weights):
+    r = run("predict.py", "--weights", str(weights), "--index", "10000")
+    assert r.returncode == 2 and "--index must be in 0..9999" in r.stderr
