@@ -22,8 +22,8 @@ class Config:
     hidden: tuple = _opt((1024,), "hidden layer widths, e.g. --hidden 1024 or --hidden 512 256",
                          nargs="+", type=int)
     epochs: int = _opt(20, "passes over the training set")
-    batch_size: int = _opt(128, "images per minibatch")
-    lr: float = _opt(1e-3, "peak learning rate")
+    batch_size: int = _opt(256, "images per minibatch")
+    lr: float = _opt(2e-3, "peak learning rate")
     schedule: str = _opt("cosine", "learning rate over the steps: constant, or cosine decay "
                                    "from --lr to 0", choices=SCHEDULES)
     warmup: int = _opt(0, "steps of linear learning-rate warm-up before the schedule")

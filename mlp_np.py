@@ -28,30 +28,6 @@ def array_module(a):
     return sys.modules[type(a).__module__.split(".")[0]]
 
 
-# The optimizers' elementwise maths on the big weight matrices runs on row blocks, one per
-# thread: NumPy releases the GIL inside ufuncs, so it uses every core, as torch's kernels do.
-# (The matrix products are already multithreaded by BLAS.)
-_pool = None
-PARALLEL_MIN_SIZE = 1 << 16        # smaller arrays: the threads would cost more than they save
-
-
-def set_num_threads(n):
-    """Threads for the optimizers' elementwise updates, as torch.set_num_threads."""
-    global _pool
-    _pool = ThreadPoolExecutor(n) if n > 1 else None
-
-
-def by_row_blocks(update, *arrays):
-    """update(*arrays), split into row blocks across the threads (NumPy arrays only)."""
-    rows = arrays[0].shape[0]
-    if _pool is None or arrays[0].size < PARALLEL_MIN_SIZE or not isinstance(arrays[0], np.ndarray):
-        return update(*arrays)
-    edges = np.linspace(0, rows, _pool._max_workers + 1).astype(int)
-    blocks = [[a[lo:hi] for a in arrays] for lo, hi in zip(edges[:-1], edges[1:])]
-    for done in [_pool.submit(update, *block) for block in blocks]:
-        done.result()
-
-
 def init_params(sizes, seed=0, dtype="float32"):
     """He initialisation: W_i ~ Normal(0, 2 / n_{i-1}), b_i = 0.
 
@@ -192,6 +168,30 @@ class MLP:
 
 
 # --- optimizers (torch.optim's exact update rules, in place) ---------------------------------
+
+# The optimizers' elementwise maths on the big weight matrices runs on row blocks, one per
+# thread: NumPy releases the GIL inside ufuncs, so it uses every core, as torch's kernels do.
+# (The matrix products are already multithreaded by BLAS.)
+_pool, _threads = None, 1
+PARALLEL_MIN_SIZE = 1 << 16        # smaller arrays: the threads would cost more than they save
+
+
+def set_num_threads(n):
+    """Threads for the optimizers' elementwise updates, as torch.set_num_threads."""
+    global _pool, _threads
+    _pool, _threads = (ThreadPoolExecutor(n) if n > 1 else None), n
+
+
+def by_row_blocks(update, *arrays):
+    """update(*arrays), split into row blocks across the threads (NumPy arrays only)."""
+    rows = arrays[0].shape[0]
+    if _pool is None or arrays[0].size < PARALLEL_MIN_SIZE or not isinstance(arrays[0], np.ndarray):
+        return update(*arrays)
+    edges = np.linspace(0, rows, _threads + 1).astype(int)
+    blocks = [[a[lo:hi] for a in arrays] for lo, hi in zip(edges[:-1], edges[1:])]
+    for done in [_pool.submit(update, *block) for block in blocks]:
+        done.result()
+
 
 class SGD:
     """torch.optim.SGD (dampening 0, no Nesterov):

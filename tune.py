@@ -21,6 +21,7 @@ import train
 from config import Config
 from mlp_np import init_params
 
+START, END = "<!-- tuning:start -->", "<!-- tuning:end -->"
 VAL_SIZE = 5000
 BASE = Config(val_size=VAL_SIZE)
 CANDIDATES = [
@@ -47,6 +48,8 @@ def main(argv=None):
     parser.add_argument("--only", type=int, nargs="+", help="indices of CANDIDATES to run")
     parser.add_argument("--out", default="learning_curves/tuning.csv")
     parser.add_argument("--data-dir")
+    parser.add_argument("--readme", default="README.md")
+    parser.add_argument("--no-readme", action="store_true")
     args = parser.parse_args(argv)
     twin, build, _ = cli.load_twin("numpy", "cpu", threads=len(cli.os.sched_getaffinity(0)))
     dataset = data.load_mnist(args.data_dir, BASE.dtype, VAL_SIZE)
@@ -67,8 +70,17 @@ def main(argv=None):
     if Path(args.out).exists():                # keep the rows of candidates not run this time
         old = pd.read_csv(args.out)
         table = pd.concat([old[~old.candidate.isin(table.candidate)], table])
-    files.write_text(args.out, table.sort_values("candidate").to_csv(index=False))
+    table = table.sort_values("candidate")
+    files.write_text(args.out, table.to_csv(index=False))
+    if not args.no_readme:
+        files.replace_between(args.readme, START, END, readme_section(table))
     return 0
+
+
+def readme_section(table):
+    shown = table.assign(final_val_acc=(100 * table.final_val_acc).map("{:.2f}".format),
+                         best_val_acc=(100 * table.best_val_acc).map("{:.2f}".format))
+    return "\n".join([START, shown.to_markdown(index=False), END])
 
 
 if __name__ == "__main__":

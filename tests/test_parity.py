@@ -17,8 +17,13 @@ OPTIMIZERS = [("sgd", 0.0), ("momentum", 0.0), ("momentum", 1e-2), ("adam", 0.0)
 @pytest.mark.parametrize("dtype,tol", [("float64", 1e-12), ("float32", 1e-5)])
 @pytest.mark.parametrize("name,weight_decay", OPTIMIZERS)
 @pytest.mark.parametrize("steps", [1, 10])
-def test_optimizer_steps_match_torch_optim(name, weight_decay, steps, dtype, tol):
-    """Same weights, same gradient sequence -> same weights after 1 and 10 steps."""
+@pytest.mark.parametrize("threads", [1, 3])
+def test_optimizer_steps_match_torch_optim(name, weight_decay, steps, dtype, tol, threads,
+                                           monkeypatch):
+    """Same weights, same gradient sequence -> same weights after 1 and 10 steps, whether the
+    NumPy update runs in one thread or in row blocks on several."""
+    monkeypatch.setattr(mlp_np, "PARALLEL_MIN_SIZE", 0)       # even these small weights
+    mlp_np.set_num_threads(threads)
     rng = np.random.default_rng(0)
     params = mlp_np.init_params((784, 12, 10), 0, dtype)
     model_np, model_t = mlp_np.MLP(params), mlp_torch.MLP(params)
@@ -31,6 +36,7 @@ def test_optimizer_steps_match_torch_optim(name, weight_decay, steps, dtype, tol
             layer.bias.grad = torch.from_numpy(grads[f"b{i}"].copy())
         opt_t.step()
         opt_np.step({k: g.copy() for k, g in grads.items()})
+    mlp_np.set_num_threads(1)
     after_np, after_t = model_np.params(), model_t.params()
     for k in params:
         assert not np.allclose(after_np[k], params[k])          # the step did move the weights
