@@ -136,7 +136,8 @@ def main(twin_name, description, argv=None):
               f"({cfg.schedule}), batch {cfg.batch_size}, {cfg.epochs} epochs, {cfg.dtype}, "
               f"{args.threads} threads; data from {dataset.folder}")
         try:
-            history = train.train(twin, model, dataset, cfg, label, not args.no_progress)
+            with train.ctrl_c_stops_between_steps():
+                history = train.train(twin, model, dataset, cfg, label, not args.no_progress)
         except train.Diverged as e:
             return fail(f"training diverged: {e}. Try a lower learning rate "
                         f"(--lr {cfg.lr / 10:g}); no weights were saved")

@@ -97,16 +97,24 @@ def peak_memory_mb(twin_name, device):
     return cupy.get_default_memory_pool().total_bytes() / 2**20
 
 
-def run_twin(twin_name, cfg, params, dataset, args, label=None):
-    twin, build, device = cli.load_twin(twin_name, args.device, args.threads)
-    reset_peak_memory(device)
-    model = build(params)
-    history = train.train(twin, model, dataset, cfg, label or f"{twin_name}/{device}",
-                          progress=not args.no_progress)
-    history.update(twin=twin_name, device=device, peak_memory_mb=peak_memory_mb(twin_name, device))
-    if history["interrupted"]:
+def run_lockstep(cfg, params, dataset, twin_args, order=("numpy", "torch"), labels=None):
+    """Both twins from `params`, one epoch of each in turn, so that both train under the same
+    machine conditions (these machines' speed drifts over tens of seconds). Returns the two
+    final histories, NumPy's first."""
+    runs = {}
+    for name in order:
+        args = twin_args[name]
+        twin, build, device = cli.load_twin(name, args.device, args.threads)
+        label = (labels or {}).get(name, f"{name}/{device}")
+        runs[name] = (device, train.train_epochs(twin, build(params), dataset, cfg, label,
+                                                 progress=not args.no_progress))
+    for epoch_histories in zip(*(epochs for _, epochs in runs.values())):
+        histories = dict(zip(runs, epoch_histories))
+    for name, history in histories.items():
+        history.update(twin=name, device=runs[name][0])
+    if any(h["interrupted"] for h in histories.values()):
         raise KeyboardInterrupt
-    return history
+    return histories["numpy"], histories["torch"]
 
 
 def numpy_device(args):
@@ -268,58 +276,69 @@ def update_readme(path, section):
 def main(argv=None):
     parser, cfg, args = parse(argv)
     try:
-        np_device = numpy_device(args)
-        cli.load_twin("torch", args.device, args.threads)        # fails early without a GPU
-        dataset = load_data(args, cfg.dtype)
-        if cfg.batch_size > len(dataset.y_train):
-            parser.error(f"--batch-size {cfg.batch_size} is larger than the "
-                         f"{len(dataset.y_train)} training images")
-        n_train = len(dataset.y_train)
-        twin_args = {"numpy": replace_device(args, np_device), "torch": args}
-        warm_up(cfg, dataset, twin_args)
-        rows, parity, curves = [], [], None
-        for i, seed in enumerate(args.seeds):
-            run_cfg = replace(cfg, seed=seed)
-            params = init_params(run_cfg.sizes(), seed, cfg.dtype)
-            order = ("numpy", "torch") if i % 2 == 0 else ("torch", "numpy")   # neither always first
-            by_twin = {name: run_twin(name, run_cfg, params, dataset, twin_args[name])
-                       for name in order}
-            histories = [by_twin["numpy"], by_twin["torch"]]
-            diffs = step_diffs(histories)
-            rows += [results_row(h, run_cfg, n_train, diffs.max()) for h in histories]
-            curves = curves or histories
-            if seed == args.seeds[0]:
-                parity.append(parity_frame(cfg.dtype, histories))
-        parity.append(parity_run(cfg, args, np_device))
-        results, parity = pd.DataFrame(rows), pd.concat(parity, ignore_index=True)
-        files.write_text(args.out / "results.csv", results.to_csv(index=False))
-        files.write_text(args.out / "parity.csv", parity.to_csv(index=False))
-        plot_curves(curves, args.out)
-        plot_parity(parity, args.out)
-        section = readme_section(results, parity, cfg, machine_line(args), images_path(args))
-        print("\n".join(section.splitlines()[1:-3]))
-        if not args.no_readme:
-            changed = update_readme(args.readme, section)
-            print(f"{args.readme}: results section {'rewritten' if changed else 'unchanged'}")
-        print(f"wrote results.csv, parity.csv, loss.png, accuracy.png, parity.png in {args.out}")
-        return 0
+        with train.ctrl_c_stops_between_steps():
+            return compare(parser, cfg, args)
     except (cli.RunError, data.DataError, files.FileError) as e:
         return cli.fail(str(e))
     except KeyboardInterrupt:
         return cli.fail("interrupted: no results written", 130)
 
 
+def compare(parser, cfg, args):
+    """Everything main does, once Ctrl-C is taken care of."""
+    np_device = numpy_device(args)
+    cli.load_twin("torch", args.device, args.threads)        # fails early without a GPU
+    dataset = load_data(args, cfg.dtype)
+    if cfg.batch_size > len(dataset.y_train):
+        parser.error(f"--batch-size {cfg.batch_size} is larger than the "
+                     f"{len(dataset.y_train)} training images")
+    n_train = len(dataset.y_train)
+    twin_args = {"numpy": replace_device(args, np_device), "torch": args}
+    peak_mb = warm_up(cfg, dataset, twin_args)
+    rows, parity, curves = [], [], None
+    for i, seed in enumerate(args.seeds):
+        run_cfg = replace(cfg, seed=seed)
+        params = init_params(run_cfg.sizes(), seed, cfg.dtype)
+        order = ("numpy", "torch") if i % 2 == 0 else ("torch", "numpy")   # neither always first
+        histories = run_lockstep(run_cfg, params, dataset, twin_args, order)
+        for h in histories:
+            h["peak_memory_mb"] = peak_mb[h["twin"]]
+        diffs = step_diffs(histories)
+        rows += [results_row(h, run_cfg, n_train, diffs.max()) for h in histories]
+        curves = curves or histories
+        if seed == args.seeds[0]:
+            parity.append(parity_frame(cfg.dtype, histories))
+    parity.append(parity_run(cfg, args, twin_args))
+    results, parity = pd.DataFrame(rows), pd.concat(parity, ignore_index=True)
+    files.write_text(args.out / "results.csv", results.to_csv(index=False))
+    files.write_text(args.out / "parity.csv", parity.to_csv(index=False))
+    plot_curves(curves, args.out)
+    plot_parity(parity, args.out)
+    section = readme_section(results, parity, cfg, machine_line(args), images_path(args))
+    print("\n".join(section.splitlines()[1:-3]))
+    if not args.no_readme:
+        changed = update_readme(args.readme, section)
+        print(f"{args.readme}: results section {'rewritten' if changed else 'unchanged'}")
+    print(f"wrote results.csv, parity.csv, loss.png, accuracy.png, parity.png in {args.out}")
+    return 0
+
+
 def warm_up(cfg, dataset, twin_args):
-    """A few untimed steps of each twin, so that neither pays for loading BLAS kernels, starting
-    thread pools and first-touching the data inside its timed run."""
+    """Untimed steps of each twin alone, at full size (20 batches, then an evaluation on the
+    whole test set): neither pays for loading kernels, starting thread pools or first-touching
+    the data inside its timed run. Each twin's peak memory is measured here, where it runs
+    alone; in the lockstep runs both live in the process. Returns {twin: peak MiB}."""
     n = min(len(dataset.y_train), 20 * cfg.batch_size)
-    small = replace(dataset, x_train=dataset.x_train[:n], y_train=dataset.y_train[:n],
-                    x_test=dataset.x_test[:100], y_test=dataset.y_test[:100])
+    small = replace(dataset, x_train=dataset.x_train[:n], y_train=dataset.y_train[:n])
     params = init_params(cfg.sizes(), 0, cfg.dtype)
+    peak_mb = {}
     for name, args in twin_args.items():
-        twin, build, _ = cli.load_twin(name, args.device, args.threads)
+        twin, build, device = cli.load_twin(name, args.device, args.threads)
+        reset_peak_memory(device)
         train.train(twin, build(params), small, replace(cfg, epochs=1), progress=False,
                     log=lambda *a: None)
+        peak_mb[name] = peak_memory_mb(name, device)
+    return peak_mb
 
 
 def replace_device(args, device):
@@ -334,7 +353,7 @@ def parity_frame(dtype, histories):
                              abs_diff=np.abs(a - b)))
 
 
-def parity_run(cfg, args, np_device):
+def parity_run(cfg, args, twin_args):
     """Both twins in float64 for PARITY_STEPS steps (fewer with --quick) of the same config."""
     f64 = replace(cfg, dtype="float64", epochs=1)
     dataset = load_data(args, "float64")
@@ -342,10 +361,8 @@ def parity_run(cfg, args, np_device):
     dataset = replace(dataset, x_train=dataset.x_train[:n], y_train=dataset.y_train[:n],
                       x_test=dataset.x_test[:1000], y_test=dataset.y_test[:1000])
     params = init_params(f64.sizes(), f64.seed, "float64")
-    histories = [run_twin("numpy", f64, params, dataset, replace_device(args, np_device),
-                          "numpy float64 parity"),
-                 run_twin("torch", f64, params, dataset, args, "torch float64 parity")]
-    return parity_frame("float64", histories)
+    labels = {name: f"{name} float64 parity" for name in twin_args}
+    return parity_frame("float64", run_lockstep(f64, params, dataset, twin_args, labels=labels))
 
 
 def images_path(args):

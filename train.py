@@ -7,6 +7,7 @@ import math
 import signal
 import threading
 import time
+from contextlib import contextmanager
 
 import numpy as np
 from tqdm import tqdm
@@ -22,24 +23,24 @@ class Diverged(Exception):
     """The loss became NaN or infinite."""
 
 
-class CtrlC:
-    """Ctrl-C sets a flag that the loop reads after each step, so no step is cut in half;
-    a second Ctrl-C interrupts at once."""
+_stop = threading.Event()
 
-    def __enter__(self):
-        self.requested, self.previous = False, None
-        if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self.handle)
-        return self
 
-    def handle(self, signum, frame):
-        if self.requested:
+@contextmanager
+def ctrl_c_stops_between_steps():
+    """While active (in an entry point), Ctrl-C asks the training loop to stop after the
+    current step, so no update is cut in half; a second Ctrl-C interrupts at once."""
+    def handle(signum, frame):
+        if _stop.is_set():
             raise KeyboardInterrupt
-        self.requested = True
-
-    def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
+        _stop.set()
+    _stop.clear()
+    previous = signal.signal(signal.SIGINT, handle)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        _stop.clear()
 
 
 def to_numpy(a):
@@ -64,10 +65,17 @@ def evaluate(model, x, y, batch_size=10_000):
 
 
 def train(twin, model, data, cfg, label="", progress=True, log=print):
-    """Train `model` (a twin.MLP) on data.x_train with the hyperparameters of cfg.
+    """Train `model` (a twin.MLP) on data.x_train with the hyperparameters of cfg; returns the
+    final history (see train_epochs)."""
+    for history in train_epochs(twin, model, data, cfg, label, progress, log):
+        pass
+    return history
 
-    Returns the history: per-epoch metrics, the loss of every step, and whether the run was
-    interrupted (Ctrl-C stops after the current step; the history so far is kept).
+
+def train_epochs(twin, model, data, cfg, label="", progress=True, log=print):
+    """Train epoch by epoch, yielding the history after each epoch, so that a caller can run
+    two twins in lockstep. The history holds per-epoch metrics, the loss of every step, and
+    whether the run was interrupted (Ctrl-C: the history so far is yielded once more, marked).
     Evaluates on the validation set when cfg.val_size > 0, else on the test set.
     Raises Diverged as soon as a step's loss is NaN or infinite."""
     held_out = "val" if cfg.val_size else "test"
@@ -76,45 +84,41 @@ def train(twin, model, data, cfg, label="", progress=True, log=print):
     x_eval, y_eval = model.asarray(x_eval), model.asarray(y_eval)
     n = len(data.y_train)
     optimizer = twin.make_optimizer(model, cfg.optimizer, cfg.lr, cfg.momentum, cfg.weight_decay)
-    steps_per_epoch = math.ceil(n / cfg.batch_size)
-    total_steps = cfg.epochs * steps_per_epoch
+    total_steps = cfg.epochs * math.ceil(n / cfg.batch_size)
     history = dict(label=label, config=cfg.to_dict(), held_out=held_out, epochs=[],
                    step_losses=[], interrupted=False, train_seconds=0.0)
     step = 0
-    with CtrlC() as ctrl_c:
-        try:
-            for epoch in range(1, cfg.epochs + 1):
-                batches = batch_order(n, cfg.batch_size, cfg.seed, epoch)
-                bar = tqdm(batches, desc=f"{label} epoch {epoch}/{cfg.epochs}", leave=False,
-                           disable=not progress, unit="batch")
-                start = time.perf_counter()
-                for idx in bar:
-                    twin.set_lr(optimizer, lr_at(cfg, step, total_steps))
-                    idx = model.asarray(idx)
-                    loss = float(model.train_step(x_train[idx], y_train[idx], optimizer))
-                    if not math.isfinite(loss):
-                        raise Diverged(f"the loss became {loss} at step {step + 1} (epoch {epoch})")
-                    history["step_losses"].append(loss)
-                    step += 1
-                    if ctrl_c.requested:
-                        raise KeyboardInterrupt
-                seconds = time.perf_counter() - start
-                history["train_seconds"] += seconds
-                record = dict(epoch=epoch, seconds=seconds, train_seconds=history["train_seconds"],
-                              train_loss=float(np.mean(history["step_losses"][-len(batches):])),
-                              lr=lr_at(cfg, step - 1, total_steps))
-                record.update(scores(model, x_train, y_train, x_eval, y_eval, held_out))
-                history["epochs"].append(record)
-                log(f"{label} epoch {epoch:>2}/{cfg.epochs}  train loss {record['train_loss']:.4f}  "
-                    f"{held_out} loss {record[f'{held_out}_loss']:.4f}  "
-                    f"{held_out} acc {100 * record[f'{held_out}_acc']:.2f}%  {seconds:.2f} s")
-                if ctrl_c.requested:
+    try:
+        for epoch in range(1, cfg.epochs + 1):
+            batches = batch_order(n, cfg.batch_size, cfg.seed, epoch)
+            bar = tqdm(batches, desc=f"{label} epoch {epoch}/{cfg.epochs}", leave=False,
+                       disable=not progress, unit="batch")
+            start = time.perf_counter()
+            for idx in bar:
+                twin.set_lr(optimizer, lr_at(cfg, step, total_steps))
+                idx = model.asarray(idx)
+                loss = float(model.train_step(x_train[idx], y_train[idx], optimizer))
+                if not math.isfinite(loss):
+                    raise Diverged(f"the loss became {loss} at step {step + 1} (epoch {epoch})")
+                history["step_losses"].append(loss)
+                step += 1
+                if _stop.is_set():
                     raise KeyboardInterrupt
-        except KeyboardInterrupt:
-            history["interrupted"] = True
-            log(f"{label} interrupted after {step} steps ({len(history['epochs'])} whole epochs)")
-    return history
-
+            seconds = time.perf_counter() - start
+            history["train_seconds"] += seconds
+            record = dict(epoch=epoch, seconds=seconds, train_seconds=history["train_seconds"],
+                          train_loss=float(np.mean(history["step_losses"][-len(batches):])),
+                          lr=lr_at(cfg, step - 1, total_steps))
+            record.update(scores(model, x_train, y_train, x_eval, y_eval, held_out))
+            history["epochs"].append(record)
+            log(f"{label} epoch {epoch:>2}/{cfg.epochs}  train loss {record['train_loss']:.4f}  "
+                f"{held_out} loss {record[f'{held_out}_loss']:.4f}  "
+                f"{held_out} acc {100 * record[f'{held_out}_acc']:.2f}%  {seconds:.2f} s")
+            yield history
+    except KeyboardInterrupt:
+        history["interrupted"] = True
+        log(f"{label} interrupted after {step} steps ({len(history['epochs'])} whole epochs)")
+        yield history
 
 
 def scores(model, x_train, y_train, x_eval, y_eval, held_out):
