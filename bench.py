@@ -10,8 +10,15 @@ Writes learning_curves/bench.csv and bench.png and the README between its bench 
 
     python bench.py [--widths 128 512 1024 2048] [--batches 32 128 512 1024] [--device cuda]
 """
-import argparse
 import os
+
+# Both libraries run in this process, taking turns. OpenBLAS's idle threads keep spinning after
+# each NumPy product, taking the cores torch needs next (measured here: a product that takes
+# 0.05 ms alone took 4 ms when NumPy and torch alternated). Let them sleep at once; it costs the
+# NumPy twin about 12 microseconds per product. Set before NumPy is loaded.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -53,17 +60,21 @@ def step_flops(sizes, batch):
     return 2 * batch * (2 * sum(products) + sum(products[1:]))
 
 
-def median_seconds(fn, sync, repeats, warmup=5):
-    for _ in range(warmup):
-        fn()
+def median_seconds(fns, sync, repeats, warmup=5):
+    """{name: median seconds of fn()} for each of fns, timed in turn, one call of each per
+    round, so that the machine's drift over the run hits all of them alike."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
     sync()
-    times = []
+    times = {name: [] for name in fns}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            sync()
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(t)) for name, t in times.items()}
 
 
 def matmuls(lib, x, weights, dlogits):
@@ -97,21 +108,20 @@ def bench_point(width, batch, args, twins):
     x = rng.random((batch, 784), dtype=np.float32)
     y = rng.integers(0, 10, batch)
     row = dict(width=width, batch=batch, gflop=step_flops(sizes, batch) / 1e9)
+    steps = {}
     for name, (twin, build) in twins.items():
         model = build(params)
         xs, ys = model.asarray(x), model.asarray(y)
         opt = twin.make_optimizer(model, args.optimizer, 1e-4)
-        row[f"{name}_ms"] = 1e3 * median_seconds(lambda: model.train_step(xs, ys, opt),
-                                                 sync_for(args.device), args.repeats)
+        steps[name] = lambda model=model, xs=xs, ys=ys, opt=opt: model.train_step(xs, ys, opt)
     import torch
     weights = [params["W1"], params["W2"]]
     dlogits = rng.random((batch, 10), dtype=np.float32)
-    row["ceiling_numpy_ms"] = 1e3 * median_seconds(matmuls(np, x, weights, dlogits),
-                                                   lambda: None, args.repeats)
     to_t = lambda a: torch.from_numpy(a).to(args.device)
-    row["ceiling_torch_ms"] = 1e3 * median_seconds(
-        matmuls(torch, to_t(x), [to_t(w) for w in weights], to_t(dlogits)),
-        sync_for(args.device), args.repeats)
+    steps["ceiling_numpy"] = matmuls(np, x, weights, dlogits)
+    steps["ceiling_torch"] = matmuls(torch, to_t(x), [to_t(w) for w in weights], to_t(dlogits))
+    seconds = median_seconds(steps, sync_for(args.device), args.repeats)
+    row.update({f"{name}_ms": 1e3 * s for name, s in seconds.items()})
     for key in ("numpy", "torch", "ceiling_numpy", "ceiling_torch"):
         row[f"{key}_gflops"] = row["gflop"] / row[f"{key}_ms"] * 1e3
     row["numpy_over_torch"] = row["numpy_ms"] / row["torch_ms"]
@@ -153,10 +163,11 @@ def readme_section(results, machine, args, images):
         "NumPy share of ceiling": r.numpy_share_of_ceiling.map("{:.0%}".format)})
     return "\n".join([
         START,
-        f"Produced by `python bench.py` ({args.optimizer}, float32, median of {args.repeats} "
-        f"steps after warm-up, {args.device}) on: {machine}. Ceiling: the same matrix products "
-        f"alone, as plain NumPy products, timed in the same run. Median NumPy / PyTorch step-time "
-        f"ratio over the grid: {r.numpy_over_torch.median():.2f}.",
+        f"Produced by `python bench.py` ({args.optimizer}, float32, {args.device}; medians of "
+        f"{args.repeats} rounds after warm-up, each round timing the two steps and the two "
+        f"ceilings in turn) on: {machine}. Ceiling: the same matrix products alone, as plain "
+        f"NumPy products. Median NumPy / PyTorch step-time ratio over the grid: "
+        f"{r.numpy_over_torch.median():.2f}.",
         "",
         table.to_markdown(index=False),
         "",

@@ -16,6 +16,13 @@ and rewrites the README between its results markers (unless --no-readme or --qui
     python compare.py --quick         # seconds: a subset, one epoch, into a temporary folder
 """
 import os
+
+# Both libraries run in this process, taking turns. OpenBLAS's idle threads keep spinning after
+# each NumPy product, taking the cores torch needs next (measured here: a product that takes
+# 0.05 ms alone took 4 ms when NumPy and torch alternated). Let them sleep at once; it costs the
+# NumPy twin about 12 microseconds per product. Set before NumPy is loaded.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
 import platform
 import re
 import sys

@@ -156,6 +156,7 @@ class MLP:
         return float(loss), {k: g.get() if hasattr(g, "get") else g for k, g in grads.items()}
 
     def loss_and_grads_on_device(self, x, y):
+        """As loss_and_grads, but the loss and gradients stay arrays of this model's module."""
         logits, caches = self.forward(x)
         loss, ce_cache = cross_entropy_forward(logits, y)
         return loss, self.backward(cross_entropy_backward(1.0, ce_cache), caches)
