@@ -60,20 +60,24 @@ def step_flops(sizes, batch):
     return 2 * batch * (2 * sum(products) + sum(products[1:]))
 
 
-def median_seconds(fns, sync, repeats, warmup=5):
-    """{name: median seconds of fn()} for each of fns, timed in turn, one call of each per
-    round, so that the machine's drift over the run hits all of them alike."""
+def median_seconds(fns, sync, repeats, block=5, warmup=5):
+    """{name: median seconds of fn()} for each of fns. They take turns in blocks: in each
+    round every fn makes one untimed call (which absorbs the other library's threads going
+    idle) and then `block` timed calls, so that the machine's drift hits all of them alike."""
     for fn in fns.values():
         for _ in range(warmup):
             fn()
     sync()
     times = {name: [] for name in fns}
-    for _ in range(repeats):
+    for _ in range(-(-repeats // block)):
         for name, fn in fns.items():
-            start = time.perf_counter()
             fn()
             sync()
-            times[name].append(time.perf_counter() - start)
+            for _ in range(block):
+                start = time.perf_counter()
+                fn()
+                sync()
+                times[name].append(time.perf_counter() - start)
     return {name: float(np.median(t)) for name, t in times.items()}
 
 
@@ -164,8 +168,8 @@ def readme_section(results, machine, args, images):
     return "\n".join([
         START,
         f"Produced by `python bench.py` ({args.optimizer}, float32, {args.device}; medians of "
-        f"{args.repeats} rounds after warm-up, each round timing the two steps and the two "
-        f"ceilings in turn) on: {machine}. Ceiling: the same matrix products alone, as plain "
+        f"{args.repeats} timed calls after warm-up, the two steps and the two ceilings taking "
+        f"turns in blocks of 5) on: {machine}. Ceiling: the same matrix products alone, as plain "
         f"NumPy products. Median NumPy / PyTorch step-time ratio over the grid: "
         f"{r.numpy_over_torch.median():.2f}.",
         "",
