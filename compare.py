@@ -361,10 +361,11 @@ def render(cfg, args):
     except OSError as e:
         raise files.FileError(f"--from-results: {e.filename} cannot be read ({e.strerror})")
     first = results.iloc[0]
-    cfg = replace(cfg, hidden=tuple(int(h) for h in str(first.hidden).split("-")),
-                  epochs=int(first.epochs), batch_size=int(first.batch_size), lr=float(first.lr),
-                  schedule=first.schedule, optimizer=first.optimizer,
-                  weight_decay=float(first.weight_decay), dtype=first.dtype)
+    cfg = replace(cfg, hidden=tuple(int(h) for h in str(first["hidden"]).split("-")),
+                  epochs=int(first["epochs"]), batch_size=int(first["batch_size"]),
+                  lr=float(first["lr"]), schedule=first["schedule"],
+                  optimizer=first["optimizer"], weight_decay=float(first["weight_decay"]),
+                  dtype=first["dtype"])
     section = readme_section(results, parity, cfg, machine_line(args), images_path(args))
     changed = update_readme(args.readme, section)
     print(f"{args.readme}: results section {'rewritten' if changed else 'unchanged'}")

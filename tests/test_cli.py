@@ -136,3 +136,18 @@ def test_saved_weights_predict_the_same_in_both_twins(mnist, tmp_path):
     independent = ((h @ loaded["W2"] + loaded["b2"]).argmax(1) == mnist.y_test).mean()
     _, reported = train.evaluate(mlp_np.MLP(loaded), x_test, mnist.y_test)
     assert reported == independent and reported > 0.85
+
+
+def test_reported_test_accuracy_matches_an_independent_forward_pass(mnist, tmp_path):
+    """What main_np.py reports is the saved weights' accuracy on the 10,000 test images."""
+    weights, history = tmp_path / "w.npz", tmp_path / "h.json"
+    r = run("main_np.py", "--hidden", "32", "--epochs", "1", "--no-progress",
+            "--save", str(weights), "--history", str(history))
+    assert r.returncode == 0, r.stderr
+    reported = json.loads(history.read_text())["epochs"][-1]["test_acc"]
+    params, _ = files.load_weights(weights)
+    x_test = mnist.x_test.astype(np.float32)
+    h = np.maximum(x_test @ params["W1"] + params["b1"], 0)          # no mlp_np code
+    independent = ((h @ params["W2"] + params["b2"]).argmax(1) == mnist.y_test).mean()
+    assert reported == pytest.approx(independent, abs=1e-12) and reported > 0.9
+    assert f"final test accuracy {100 * reported:.2f}%" in r.stdout

@@ -98,3 +98,32 @@ def test_cuda_compare(mnist, tmp_path):
     assert results.set_index("implementation").device["torch"] == "cuda"
     f64 = pd.read_csv(tmp_path / "parity.csv").query("dtype == 'float64'")
     assert f64.abs_diff.max() < 1e-8
+
+
+def test_results_table_regenerates_the_readme_section(quick):
+    """--from-results rebuilds the section from results.csv alone: byte-identical."""
+    out, readme, _ = quick
+    before = readme.read_bytes()
+    for _ in range(2):
+        r = run("compare.py", "--from-results", "--out", str(out), "--readme", str(readme))
+        assert r.returncode == 0, r.stderr
+        assert "results section unchanged" in r.stdout
+    assert readme.read_bytes() == before
+
+
+def test_ctrl_c_writes_no_results(mnist, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    proc = subprocess.Popen([sys.executable, "compare.py", "--hidden", "32", "--epochs", "50",
+                             "--no-progress", "--out", str(tmp_path), "--no-readme"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    for line in proc.stdout:
+        if "epoch  2/50" in line:
+            proc.send_signal(signal.SIGINT)
+            break
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "interrupted: no results written" in err
+    assert "Traceback" not in err and list(tmp_path.iterdir()) == []
