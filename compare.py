@@ -276,8 +276,8 @@ def readme_section(results, parity, cfg, machine, images):
         "",
         "Against the targets of the accuracy-and-speed issue (lowest over seeds and twins):",
         "",
-        f"| target | measured | |",
-        f"| --- | --- | --- |",
+        "| target | measured | |",
+        "| --- | --- | --- |",
         f"| test accuracy ≥ 98.40% | {100 * lowest:.2f}% | {verdict(lowest >= 0.984)} |",
         f"| twins within 0.10 points | {gap.max():.2f} points | {verdict(gap.max() <= 0.1)} |",
         f"| NumPy / PyTorch time ≤ 1.00 (median) | {ratio.median():.2f} | "

@@ -180,7 +180,10 @@ PARALLEL_MIN_SIZE = 1 << 16        # smaller arrays: the threads would cost more
 def set_num_threads(n):
     """Threads for the optimizers' elementwise updates, as torch.set_num_threads."""
     global _pool, _threads
-    _pool, _threads = (ThreadPoolExecutor(n) if n > 1 else None), n
+    if n != _threads:
+        if _pool is not None:
+            _pool.shutdown()
+        _pool, _threads = (ThreadPoolExecutor(n) if n > 1 else None), n
 
 
 def by_row_blocks(update, *arrays):

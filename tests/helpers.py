@@ -1,7 +1,11 @@
 """Small MNIST-shaped data sets written as real IDX .gz files, and a local HTTP mirror."""
 import gzip
 import http.server
+import os
+import signal
 import struct
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -76,3 +80,18 @@ class Mirror:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+def interrupt(args, cwd, when):
+    """Run `python *args`, press Ctrl-C (SIGINT) once a line of its output contains `when`;
+    (exit code, stdout, stderr)."""
+    proc = subprocess.Popen([sys.executable, *args], cwd=cwd, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if when in line:
+            proc.send_signal(signal.SIGINT)
+            break
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, "".join(seen) + out, err

@@ -7,6 +7,7 @@ import pytest
 
 import compare
 from conftest import ROOT
+from helpers import interrupt
 from test_cli import run
 
 COLUMNS = ["implementation", "device", "dtype", "hidden", "batch_size", "epochs", "lr",
@@ -112,18 +113,7 @@ def test_results_table_regenerates_the_readme_section(quick):
 
 
 def test_ctrl_c_writes_no_results(mnist, tmp_path):
-    import os
-    import signal
-    import subprocess
-    import sys
-    proc = subprocess.Popen([sys.executable, "compare.py", "--hidden", "32", "--epochs", "50",
-                             "--no-progress", "--out", str(tmp_path), "--no-readme"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
-    for line in proc.stdout:
-        if "epoch  2/50" in line:
-            proc.send_signal(signal.SIGINT)
-            break
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130 and "interrupted: no results written" in err
+    code, _, err = interrupt(["compare.py", "--hidden", "32", "--epochs", "50", "--no-progress",
+                              "--out", str(tmp_path), "--no-readme"], ROOT, when="epoch  2/50")
+    assert code == 130 and "interrupted: no results written" in err
     assert "Traceback" not in err and list(tmp_path.iterdir()) == []

@@ -1,8 +1,6 @@
 """Faults lose nothing, bad files get one clear line, and predict.py shows the truth."""
 import gzip
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,7 +13,7 @@ import data
 import files
 import mlp_np
 from conftest import ROOT
-from helpers import idx_bytes, write_mnist
+from helpers import idx_bytes, interrupt, write_mnist
 from test_cli import TINY, run
 
 IMAGES = np.random.default_rng(0).integers(0, 256, (4, 28, 28))
@@ -84,15 +82,8 @@ def test_ctrl_c_saves_history_and_weights_marked_interrupted(tmp_path):
     history, weights = tmp_path / "h.json", tmp_path / "w.npz"
     args = [*TINY[:2], "--epochs", "100000", "--batch-size", "50", "--no-progress",
             "--data-dir", str(tiny), "--history", str(history), "--save", str(weights)]
-    proc = subprocess.Popen([sys.executable, "main_np.py", *args], cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
-    for line in proc.stdout:
-        if "epoch  3/" in line:
-            proc.send_signal(signal.SIGINT)
-            break
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    code, out, err = interrupt(["main_np.py", *args], ROOT, when="epoch  3/")
+    assert code == 130, err
     assert "interrupted" in out and "Traceback" not in err
     saved = json.loads(history.read_text())
     assert saved["interrupted"] is True and len(saved["epochs"]) >= 3
