@@ -151,3 +151,33 @@ def test_reported_test_accuracy_matches_an_independent_forward_pass(mnist, tmp_p
     independent = ((h @ params["W2"] + params["b2"]).argmax(1) == mnist.y_test).mean()
     assert reported == pytest.approx(independent, abs=1e-12) and reported > 0.9
     assert f"final test accuracy {100 * reported:.2f}%" in r.stdout
+
+
+@pytest.mark.parametrize("damage,message", [
+    ("truncated", "t10k-images-idx3-ubyte.gz: cannot read or decompress"),
+    ("not gzip", "t10k-images-idx3-ubyte.gz: cannot read or decompress"),
+    ("magic", "IDX magic number is 2049, expected 2051"),
+    ("count", "header says 100 items"),
+    ("disagree", "t10k images hold 100 items but t10k labels hold 99"),
+])
+def test_bad_data_files_exit_1_naming_the_problem(tmp_path, damage, message):
+    from helpers import idx_bytes, tiny_mnist
+    files_ = tiny_mnist()
+    images = files_["t10k-images-idx3-ubyte"]
+    if damage == "magic":
+        files_["t10k-images-idx3-ubyte"] = (2049).to_bytes(4, "big") + images[4:]
+    elif damage == "count":
+        files_["t10k-images-idx3-ubyte"] = images[:-784]
+    elif damage == "disagree":
+        files_["t10k-labels-idx1-ubyte"] = idx_bytes(np.zeros(99), 2049)
+    folder = write_mnist(tmp_path / "d", files_)
+    gz = folder / "t10k-images-idx3-ubyte.gz"
+    if damage == "truncated":
+        gz.write_bytes(gz.read_bytes()[:500])
+    elif damage == "not gzip":
+        gz.write_bytes(b"\x1f\x8b" + b"certainly not deflate data" * 10)
+    for script in ("main_np.py", "main_torch.py"):
+        r = run(script, *TINY, "--data-dir", str(folder))
+        assert r.returncode == 1, (script, r.stderr)
+        assert message in r.stderr and "Traceback" not in r.stderr, (script, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1
