@@ -77,8 +77,7 @@ def parse(argv=None):
 def load_data(args, dtype):
     ds = data.load_mnist(args.data_dir, dtype)
     if args.quick:
-        ds = replace(ds, x_train=ds.x_train[:QUICK_TRAIN], y_train=ds.y_train[:QUICK_TRAIN],
-                     x_test=ds.x_test[:QUICK_TEST], y_test=ds.y_test[:QUICK_TEST])
+        ds = ds.head(QUICK_TRAIN, QUICK_TEST)
     return ds
 
 
@@ -159,11 +158,6 @@ def results_row(history, cfg, n_train, max_diff):
                 images_per_second=n_train * len(history["epochs"]) / history["train_seconds"],
                 seconds_to_98=seconds_to(history), peak_memory_mb=history["peak_memory_mb"],
                 max_step_loss_diff=max_diff)
-
-
-def step_diffs(histories):
-    a, b = (np.array(h["step_losses"]) for h in histories)
-    return np.abs(a - b)
 
 
 def machine_line(args):
@@ -333,11 +327,11 @@ def compare(parser, cfg, args):
         histories = run_lockstep(run_cfg, params, dataset, twin_args, order)
         for h in histories:
             h["peak_memory_mb"] = peak_mb[h["twin"]]
-        diffs = step_diffs(histories)
-        rows += [results_row(h, run_cfg, n_train, diffs.max()) for h in histories]
+        steps = parity_frame(cfg.dtype, histories)
+        rows += [results_row(h, run_cfg, n_train, steps.abs_diff.max()) for h in histories]
         curves = curves or histories
         if seed == args.seeds[0]:
-            parity.append(parity_frame(cfg.dtype, histories))
+            parity.append(steps)
     parity.append(parity_run(cfg, args, twin_args))
     results, parity = pd.DataFrame(rows), pd.concat(parity, ignore_index=True)
     files.write_text(args.out / "results.csv", results.to_csv(index=False))
@@ -377,8 +371,7 @@ def warm_up(cfg, dataset, twin_args):
     whole test set): neither pays for loading kernels, starting thread pools or first-touching
     the data inside its timed run. Each twin's peak memory is measured here, where it runs
     alone; in the lockstep runs both live in the process. Returns {twin: peak MiB}."""
-    n = min(len(dataset.y_train), 20 * cfg.batch_size)
-    small = replace(dataset, x_train=dataset.x_train[:n], y_train=dataset.y_train[:n])
+    small = dataset.head(20 * cfg.batch_size)
     params = init_params(cfg.sizes(), 0, cfg.dtype)
     peak_mb = {}
     for name, args in twin_args.items():
@@ -406,9 +399,7 @@ def parity_run(cfg, args, twin_args):
     """Both twins in float64 for PARITY_STEPS steps (fewer with --quick) of the same config."""
     f64 = replace(cfg, dtype="float64", epochs=1)
     dataset = load_data(args, "float64")
-    n = min(len(dataset.y_train), PARITY_STEPS * cfg.batch_size)
-    dataset = replace(dataset, x_train=dataset.x_train[:n], y_train=dataset.y_train[:n],
-                      x_test=dataset.x_test[:1000], y_test=dataset.y_test[:1000])
+    dataset = dataset.head(PARITY_STEPS * cfg.batch_size, 1000)
     params = init_params(f64.sizes(), f64.seed, "float64")
     labels = {name: f"{name} float64 parity" for name in twin_args}
     return parity_frame("float64", run_lockstep(f64, params, dataset, twin_args, labels=labels))

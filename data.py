@@ -54,6 +54,11 @@ class MNIST:
     y_test: np.ndarray   # (10000,)
     folder: Path         # where the files were found
 
+    def head(self, n_train, n_test=None):
+        """The first n_train training (and n_test test) images only; views, no copies."""
+        return MNIST(self.x_train[:n_train], self.y_train[:n_train], self.x_val, self.y_val,
+                     self.x_test[:n_test], self.y_test[:n_test], self.folder)
+
 
 # --- parsing -------------------------------------------------------------------------------
 

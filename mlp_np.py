@@ -200,44 +200,32 @@ def by_row_blocks(update, *arrays):
 class SGD:
     """torch.optim.SGD (dampening 0, no Nesterov):
         g <- g + weight_decay * p
-        buf <- g at the first step, then momentum * buf + g         (if momentum > 0)
+        buf <- momentum * buf + g        (if momentum > 0; buf starts at 0, so the first step
+                                          gives buf = g exactly, as torch's buffer does)
         p <- p - lr * buf   (or lr * g without momentum)"""
 
     def __init__(self, weights, lr, momentum=0.0, weight_decay=0.0):
         self.weights, self.lr, self.momentum, self.weight_decay = weights, lr, momentum, weight_decay
-        self.buffers = {}                          # name -> momentum buffer, same shape as weight
+        self.buffers = {k: array_module(p).zeros_like(p) for k, p in weights.items()} \
+            if momentum else {}                    # name -> momentum buffer, shape of the weight
 
     def step(self, grads):
         """Update the weights in place. The grads are consumed (used as scratch)."""
         for name, p in self.weights.items():
-            if self.momentum and name not in self.buffers:
-                self.buffers[name] = array_module(p).empty_like(p)
-                by_row_blocks(self.first_update, p, grads[name], self.buffers[name])
-            elif self.momentum:
-                by_row_blocks(self.momentum_update, p, grads[name], self.buffers[name])
-            else:
-                by_row_blocks(self.plain_update, p, grads[name])
+            buffer = (self.buffers[name],) if self.momentum else ()
+            by_row_blocks(self.update, p, grads[name], *buffer)
 
-    def plain_update(self, p, g):
+    def update(self, p, g, buf=None):
+        """One block of one weight: p, g and buf all have the same shape."""
         if self.weight_decay:
             g += self.weight_decay * p
-        g *= -self.lr
+        if buf is not None:
+            buf *= self.momentum
+            buf += g
+            g = array_module(g).multiply(buf, -self.lr, out=g)
+        else:
+            g *= -self.lr
         p += g
-
-    def first_update(self, p, g, buf):
-        if self.weight_decay:
-            g += self.weight_decay * p
-        buf[...] = g                               # the buffer starts as the first gradient
-        g *= -self.lr
-        p += g
-
-    def momentum_update(self, p, g, buf):
-        if self.weight_decay:
-            g += self.weight_decay * p
-        buf *= self.momentum
-        buf += g
-        update = array_module(g).multiply(buf, -self.lr, out=g)
-        p += update
 
 
 class Adam:
