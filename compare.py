@@ -146,12 +146,16 @@ def seconds_to(history, accuracy=0.98):
                 float("nan"))
 
 
+# The hyperparameters each results row records, so that --from-results can rebuild the config.
+CONFIG_COLUMNS = ("dtype", "hidden", "batch_size", "epochs", "lr", "schedule", "warmup",
+                  "optimizer", "momentum", "weight_decay", "label_smoothing", "ema", "seed")
+
+
 def results_row(history, cfg, n_train, max_diff):
     last = history["epochs"][-1]
-    return dict(implementation=history["twin"], device=history["device"], dtype=cfg.dtype,
-                hidden="-".join(map(str, cfg.hidden)), batch_size=cfg.batch_size,
-                epochs=cfg.epochs, lr=cfg.lr, schedule=cfg.schedule, optimizer=cfg.optimizer,
-                weight_decay=cfg.weight_decay, seed=cfg.seed,
+    config = {k: getattr(cfg, k) for k in CONFIG_COLUMNS}
+    config["hidden"] = "-".join(map(str, cfg.hidden))
+    return dict(implementation=history["twin"], device=history["device"], **config,
                 test_acc=last["test_acc"], test_loss=last["test_loss"],
                 train_seconds=history["train_seconds"],
                 seconds_per_epoch=history["train_seconds"] / len(history["epochs"]),
@@ -254,7 +258,8 @@ def readme_section(results, parity, cfg, machine, images):
         START,
         f"Produced by `python compare.py` ({cfg.epochs} epochs, MLP "
         f"{'-'.join(map(str, cfg.sizes()))}, {cfg.optimizer} lr {cfg.lr:g} {cfg.schedule}, "
-        f"batch {cfg.batch_size}, weight decay {cfg.weight_decay:g}, {cfg.dtype}) on: {machine}.",
+        f"batch {cfg.batch_size}, weight decay {cfg.weight_decay:g}, label smoothing "
+        f"{cfg.label_smoothing:g}, weight average decay {cfg.ema:g}, {cfg.dtype}) on: {machine}.",
         "",
         table.to_markdown(index=False),
         "",
@@ -355,11 +360,13 @@ def render(cfg, args):
     except OSError as e:
         raise files.FileError(f"--from-results: {e.filename} cannot be read ({e.strerror})")
     first = results.iloc[0]
-    cfg = replace(cfg, hidden=tuple(int(h) for h in str(first["hidden"]).split("-")),
-                  epochs=int(first["epochs"]), batch_size=int(first["batch_size"]),
-                  lr=float(first["lr"]), schedule=first["schedule"],
-                  optimizer=first["optimizer"], weight_decay=float(first["weight_decay"]),
-                  dtype=first["dtype"])
+    try:
+        cfg = replace(cfg, **{k: type(getattr(cfg, k))(first[k])
+                              for k in CONFIG_COLUMNS if k != "hidden"},
+                      hidden=tuple(int(h) for h in str(first["hidden"]).split("-")))
+    except (KeyError, ValueError) as e:
+        raise files.FileError(f"--from-results: {args.out / 'results.csv'} is not a results "
+                              f"table of this version of compare.py ({e})")
     section = readme_section(results, parity, cfg, machine_line(args), images_path(args))
     changed = update_readme(args.readme, section)
     print(f"{args.readme}: results section {'rewritten' if changed else 'unchanged'}")

@@ -32,6 +32,10 @@ class Config:
                           choices=OPTIMIZERS)
     momentum: float = _opt(0.9, "momentum of --optimizer momentum")
     weight_decay: float = _opt(0.0, "L2 weight decay (decoupled for adamw)")
+    label_smoothing: float = _opt(0.0, "train against targets of 1 - s + s/10 for the true "
+                                       "class and s/10 for the others (0: plain cross-entropy)")
+    ema: float = _opt(0.0, "evaluate (and save) an exponential moving average of the weights "
+                           "with this decay, e.g. 0.999 (0: the weights themselves)")
     seed: int = _opt(0, "seed of the initial weights and of the batch order")
     dtype: str = _opt("float32", "floating-point type of data, weights and maths", choices=DTYPES)
     val_size: int = _opt(0, "hold out the last N training images as a validation set "
@@ -63,6 +67,10 @@ def validate(cfg):
             return f"--{name.replace('_', '-')} must be {bound}, got {value}"
     if cfg.momentum >= 1:
         return f"--momentum must be below 1, got {cfg.momentum}"
+    for name in ("label_smoothing", "ema"):
+        value = getattr(cfg, name)
+        if not (0 <= value < 1):                  # also false for NaN
+            return f"--{name.replace('_', '-')} must be in [0, 1), got {value}"
     if cfg.warmup < 0:
         return f"--warmup must be >= 0, got {cfg.warmup}"
     if cfg.val_size < 0:
@@ -98,3 +106,10 @@ def lr_at(cfg, step, total_steps):
         return cfg.lr
     progress = (step - cfg.warmup) / max(1, total_steps - cfg.warmup)
     return cfg.lr * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def ema_decay_at(cfg, step):
+    """Decay of the weight average after step `step` (0-based): cfg.ema, ramped up from 0.1 as
+    tf.train.ExponentialMovingAverage does with num_updates, so that the average forgets the
+    random initial weights within the first few hundred steps instead of a few thousand."""
+    return min(cfg.ema, (1 + step) / (10 + step))

@@ -77,29 +77,39 @@ def relu_backward(dh, cache):
     return array_module(dh).multiply(dh, h > 0, out=dh)
 
 
-def cross_entropy_forward(logits, y):
-    """Mean softmax cross-entropy.   logits (B, C), y (B,) -> loss (scalar array).
+def cross_entropy_forward(logits, y, smoothing=0.0):
+    """Mean softmax cross-entropy against label-smoothed targets.
+    logits (B, C), y (B,) -> loss (scalar array).
 
-    loss = mean_b [ log sum_c exp(logits_bc) - logits_{b, y_b} ]
-    Computed as log-sum-exp after subtracting the row maximum, so exp never overflows and no
-    logit, however confident (±1e4), gives inf or NaN."""
+    The target of row b is t_b = (1 - s) onehot(y_b) + s / C: the true class gets 1 - s + s/C,
+    every other class s/C (s = smoothing; s = 0 is the plain cross-entropy). Asking for less
+    than certainty keeps the logits from growing without end once an image is classified
+    right (Szegedy et al., 2016); it is torch's `label_smoothing`.
+        loss = mean_b [ log sum_c exp(logits_bc) - sum_c t_bc logits_bc ]
+    Computed after subtracting the row maximum (which changes nothing, as sum_c t_bc = 1), so
+    exp never overflows and no logit, however confident (±1e4), gives inf or NaN."""
     xp = array_module(logits)
-    B = logits.shape[0]
+    B, C = logits.shape
     rows = xp.arange(B)
     shifted = logits - logits.max(axis=1, keepdims=True)   # (B, C), every entry <= 0
     exp = xp.exp(shifted)                                  # (B, C), in (0, 1]
     sum_exp = exp.sum(axis=1)                              # (B,), >= 1
-    loss = (xp.log(sum_exp) - shifted[rows, y]).mean()     # ()
+    target_logit = shifted[rows, y]                        # (B,)
+    if smoothing:
+        target_logit = (1 - smoothing) * target_logit + smoothing / C * shifted.sum(axis=1)
+    loss = (xp.log(sum_exp) - target_logit).mean()         # ()
     probs = exp / sum_exp[:, None]                         # (B, C) softmax
-    return loss, (probs, y)
+    return loss, (probs, y, smoothing)
 
 
 def cross_entropy_backward(dloss, cache):
-    """dloss (scalar) -> dlogits (B, C) = dloss * (softmax(logits) - onehot(y)) / B."""
-    probs, y = cache
-    B = probs.shape[0]
+    """dloss (scalar) -> dlogits (B, C) = dloss * (softmax(logits) - targets) / B."""
+    probs, y, smoothing = cache
+    B, C = probs.shape
     dlogits = probs                                         # (B, C), reuses the cache
-    dlogits[array_module(probs).arange(B), y] -= 1          # softmax - onehot
+    if smoothing:
+        dlogits -= smoothing / C                            # every class's share of s
+    dlogits[array_module(probs).arange(B), y] -= 1 - smoothing   # softmax - targets
     dlogits *= dloss / B                                    # the mean over the batch
     return dlogits
 
@@ -150,20 +160,21 @@ class MLP:
         """x (B, 784) -> logits (B, 10)."""
         return self.forward(x)[0]
 
-    def loss_and_grads(self, x, y):
-        """x (B, 784), y (B,) -> (mean cross-entropy as a float, {name: gradient})."""
-        loss, grads = self.loss_and_grads_on_device(x, y)
+    def loss_and_grads(self, x, y, smoothing=0.0):
+        """x (B, 784), y (B,) -> (mean cross-entropy as a float, {name: gradient}).
+        smoothing: label smoothing of the targets (see cross_entropy_forward)."""
+        loss, grads = self.loss_and_grads_on_device(x, y, smoothing)
         return float(loss), {k: g.get() if hasattr(g, "get") else g for k, g in grads.items()}
 
-    def loss_and_grads_on_device(self, x, y):
+    def loss_and_grads_on_device(self, x, y, smoothing=0.0):
         """As loss_and_grads, but the loss and gradients stay arrays of this model's module."""
         logits, caches = self.forward(x)
-        loss, ce_cache = cross_entropy_forward(logits, y)
+        loss, ce_cache = cross_entropy_forward(logits, y, smoothing)
         return loss, self.backward(cross_entropy_backward(1.0, ce_cache), caches)
 
-    def train_step(self, x, y, optimizer):
+    def train_step(self, x, y, optimizer, smoothing=0.0):
         """One step of minibatch training; returns the loss before the update (device scalar)."""
-        loss, grads = self.loss_and_grads_on_device(x, y)
+        loss, grads = self.loss_and_grads_on_device(x, y, smoothing)
         optimizer.step(grads)
         return loss
 
@@ -277,6 +288,35 @@ class Adam:
         update = xp.divide(m, denom, out=denom)
         update *= -self.step_size
         p += update
+
+
+class EMA:
+    """An exponential moving average of a model's weights (Polyak averaging), kept as a model
+    of its own to evaluate in place of the trained one. After every step:
+        avg <- avg + (1 - decay) (p - avg)          (torch's lerp)
+    Adam's last steps jitter the weights around a minimum; their average sits closer to it,
+    so the averaged model scores better while the learning rate is still high."""
+
+    def __init__(self, model):
+        self.model = MLP(model.params(), model.xp)      # the average, starting at the weights
+        self.scratch = {k: model.xp.empty_like(p) for k, p in model.weights.items()}
+
+    def update(self, model, decay):
+        """Move the average towards model's current weights."""
+        self.weight = 1 - decay
+        for name, p in model.weights.items():
+            by_row_blocks(self.lerp, self.model.weights[name], p, self.scratch[name])
+
+    def lerp(self, avg, p, s):
+        """One block of one weight: avg, p and the scratch s have the same shape."""
+        diff = array_module(p).subtract(p, avg, out=s)
+        diff *= self.weight
+        avg += diff
+
+    def copy_to(self, model):
+        """Make the average model's weights (what was evaluated is what is kept)."""
+        for name, p in model.weights.items():
+            p[...] = self.model.weights[name]
 
 
 def make_optimizer(model, name, lr, momentum=0.9, weight_decay=0.0):

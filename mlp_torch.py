@@ -49,11 +49,12 @@ class MLP(nn.Module):
         with torch.no_grad():
             return self(x)
 
-    def loss_and_grads(self, x, y):
-        """x (B, 784), y (B,) -> (mean cross-entropy as a float, {name: gradient as NumPy})."""
+    def loss_and_grads(self, x, y, smoothing=0.0):
+        """x (B, 784), y (B,) -> (mean cross-entropy as a float, {name: gradient as NumPy}).
+        smoothing: label smoothing of the targets (see mlp_np.cross_entropy_forward)."""
         self.zero_grad(set_to_none=True)
         loss = F.cross_entropy(self(torch.as_tensor(x, device=self.device)),
-                               torch.as_tensor(y, device=self.device))
+                               torch.as_tensor(y, device=self.device), label_smoothing=smoothing)
         loss.backward()
         grads = {}
         for i, layer in enumerate(self.layers, start=1):
@@ -61,13 +62,33 @@ class MLP(nn.Module):
             grads[f"b{i}"] = layer.bias.grad.cpu().numpy().copy()
         return loss.item(), grads
 
-    def train_step(self, x, y, optimizer):
+    def train_step(self, x, y, optimizer, smoothing=0.0):
         """One step of minibatch training; returns the loss before the update (device scalar)."""
-        loss = F.cross_entropy(self(x), y)
+        loss = F.cross_entropy(self(x), y, label_smoothing=smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         return loss.detach()
+
+
+class EMA:
+    """An exponential moving average of a model's weights, kept as a model of its own to
+    evaluate in place of the trained one (see mlp_np.EMA):  avg <- lerp(avg, p, 1 - decay)."""
+
+    def __init__(self, model):
+        self.model = MLP(model.params(), model.device)  # the average, starting at the weights
+
+    @torch.no_grad()
+    def update(self, model, decay):
+        """Move the average towards model's current weights."""
+        for avg, p in zip(self.model.parameters(), model.parameters()):
+            avg.lerp_(p, 1 - decay)
+
+    @torch.no_grad()
+    def copy_to(self, model):
+        """Make the average model's weights (what was evaluated is what is kept)."""
+        for avg, p in zip(self.model.parameters(), model.parameters()):
+            p.copy_(avg)
 
 
 def make_optimizer(model, name, lr, momentum=0.9, weight_decay=0.0):

@@ -1,7 +1,7 @@
 """The one training loop both twins run: batches, learning rate, evaluation, history.
 
 `twin` is the module mlp_np or mlp_torch; the loop only calls what both define:
-MLP.asarray, MLP.train_step, MLP.logits, make_optimizer and set_lr. Pure NumPy itself.
+MLP.asarray, MLP.train_step, MLP.logits, EMA, make_optimizer and set_lr. Pure NumPy itself.
 """
 import math
 import signal
@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import numpy as np
 from tqdm import tqdm
 
-from config import lr_at
+from config import ema_decay_at, lr_at
 from data import batch_order
 from mlp_np import cross_entropy_forward
 
@@ -77,6 +77,8 @@ def train_epochs(twin, model, data, cfg, label="", progress=True, log=print):
     two twins in lockstep. The history holds per-epoch metrics, the loss of every step, and
     whether the run was interrupted (Ctrl-C: the history so far is yielded once more, marked).
     Evaluates on the validation set when cfg.val_size > 0, else on the test set.
+    With cfg.ema, the moving average of the weights is what is evaluated, and it becomes
+    model's weights when training ends (or is interrupted).
     Raises Diverged as soon as a step's loss is NaN or infinite."""
     held_out = "val" if cfg.val_size else "test"
     x_train, y_train = model.asarray(data.x_train), model.asarray(data.y_train)
@@ -84,6 +86,8 @@ def train_epochs(twin, model, data, cfg, label="", progress=True, log=print):
     x_eval, y_eval = model.asarray(x_eval), model.asarray(y_eval)
     n = len(data.y_train)
     optimizer = twin.make_optimizer(model, cfg.optimizer, cfg.lr, cfg.momentum, cfg.weight_decay)
+    average = twin.EMA(model) if cfg.ema else None
+    evaluated = average.model if average else model
     total_steps = cfg.epochs * math.ceil(n / cfg.batch_size)
     history = dict(label=label, config=cfg.to_dict(), held_out=held_out, epochs=[],
                    step_losses=[], interrupted=False, train_seconds=0.0)
@@ -97,9 +101,12 @@ def train_epochs(twin, model, data, cfg, label="", progress=True, log=print):
             for idx in bar:
                 twin.set_lr(optimizer, lr_at(cfg, step, total_steps))
                 idx = model.asarray(idx)
-                loss = float(model.train_step(x_train[idx], y_train[idx], optimizer))
+                loss = float(model.train_step(x_train[idx], y_train[idx], optimizer,
+                                              cfg.label_smoothing))
                 if not math.isfinite(loss):
                     raise Diverged(f"the loss became {loss} at step {step + 1} (epoch {epoch})")
+                if average:
+                    average.update(model, ema_decay_at(cfg, step))
                 history["step_losses"].append(loss)
                 step += 1
                 if _stop.is_set():
@@ -109,13 +116,17 @@ def train_epochs(twin, model, data, cfg, label="", progress=True, log=print):
             record = dict(epoch=epoch, seconds=seconds, train_seconds=history["train_seconds"],
                           train_loss=float(np.mean(history["step_losses"][-len(batches):])),
                           lr=lr_at(cfg, step - 1, total_steps))
-            record.update(scores(model, x_train, y_train, x_eval, y_eval, held_out))
+            record.update(scores(evaluated, x_train, y_train, x_eval, y_eval, held_out))
             history["epochs"].append(record)
+            if average and epoch == cfg.epochs:
+                average.copy_to(model)
             log(f"{label} epoch {epoch:>2}/{cfg.epochs}  train loss {record['train_loss']:.4f}  "
                 f"{held_out} loss {record[f'{held_out}_loss']:.4f}  "
                 f"{held_out} acc {100 * record[f'{held_out}_acc']:.2f}%  {seconds:.2f} s")
             yield history
     except KeyboardInterrupt:
+        if average:
+            average.copy_to(model)
         history["interrupted"] = True
         log(f"{label} interrupted after {step} steps ({len(history['epochs'])} whole epochs)")
         yield history

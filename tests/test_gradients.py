@@ -52,15 +52,16 @@ def test_relu_backward_matches_autograd_including_exact_zeros(dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("scale", [1.0, 30.0, 1e4])            # up to very confident logits
-def test_cross_entropy_matches_autograd(dtype, scale):
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.7])
+def test_cross_entropy_matches_autograd(dtype, scale, smoothing):
     rng = np.random.default_rng(2)
     logits = (rng.standard_normal((32, 10)) * scale).astype(dtype)
     y = rng.integers(0, 10, 32)
     dloss = float(rng.standard_normal())                       # random upstream, not 1
-    loss, cache = mlp_np.cross_entropy_forward(logits.copy(), y)
+    loss, cache = mlp_np.cross_entropy_forward(logits.copy(), y, smoothing)
     dlogits = mlp_np.cross_entropy_backward(dloss, cache)
     lt = t(logits)
-    loss_t = F.cross_entropy(lt, torch.from_numpy(y))
+    loss_t = F.cross_entropy(lt, torch.from_numpy(y), label_smoothing=smoothing)
     loss_t.backward(torch.tensor(dloss, dtype=lt.dtype))
     assert np.isfinite(loss) and np.all(np.isfinite(dlogits))
     assert rel_err(loss, loss_t.detach()) < TOL[dtype]
@@ -80,8 +81,9 @@ def test_network_gradients_match_autograd(dtype, seed):
     params = mlp_np.init_params(sizes, seed, dtype)
     x = rng.random((int(rng.integers(1, 50)), 784)).astype(dtype)
     y = rng.integers(0, 10, len(x))
-    loss_np, grads_np = mlp_np.MLP(params).loss_and_grads(x, y)
-    loss_t, grads_t = mlp_torch.MLP(params).loss_and_grads(x, y)
+    smoothing = [0.0, 0.1][seed % 2]
+    loss_np, grads_np = mlp_np.MLP(params).loss_and_grads(x, y, smoothing)
+    loss_t, grads_t = mlp_torch.MLP(params).loss_and_grads(x, y, smoothing)
     assert isinstance(loss_np, float) and isinstance(loss_t, float)
     assert rel_err(loss_np, loss_t) < TOL[dtype]
     assert grads_np.keys() == grads_t.keys() == params.keys()
@@ -109,24 +111,25 @@ def test_network_with_dead_units_and_confident_logits():
     assert np.all(grads_np["W1"][:, :4] == 0) and np.all(grads_np["b1"][:4] == 0)
 
 
-@pytest.mark.parametrize("sizes", [(784, 7, 10), (784, 6, 5, 10)])
-def test_backward_matches_finite_differences(sizes):
+@pytest.mark.parametrize("sizes,smoothing", [((784, 7, 10), 0.0), ((784, 6, 5, 10), 0.0),
+                                             ((784, 7, 10), 0.2)])
+def test_backward_matches_finite_differences(sizes, smoothing):
     """Central differences of the NumPy loss alone: no torch involved."""
     rng = np.random.default_rng(3)
     params = mlp_np.init_params(sizes, 3, "float64")
     for k in params:                                            # nonzero biases too
         params[k] += 0.1 * rng.standard_normal(params[k].shape)
     x, y = rng.random((8, 784)), rng.integers(0, 10, 8)
-    _, grads = mlp_np.MLP(params).loss_and_grads(x, y)
+    _, grads = mlp_np.MLP(params).loss_and_grads(x, y, smoothing)
     h = 1e-6
     for name, p in params.items():
         for flat in rng.choice(p.size, size=min(p.size, 25), replace=False):
             idx = np.unravel_index(flat, p.shape)
             old = p[idx]
             p[idx] = old + h
-            up = mlp_np.MLP(params).loss_and_grads(x, y)[0]
+            up = mlp_np.MLP(params).loss_and_grads(x, y, smoothing)[0]
             p[idx] = old - h
-            down = mlp_np.MLP(params).loss_and_grads(x, y)[0]
+            down = mlp_np.MLP(params).loss_and_grads(x, y, smoothing)[0]
             p[idx] = old
             numeric = (up - down) / (2 * h)
             assert abs(numeric - grads[name][idx]) < 1e-7 + 1e-5 * abs(numeric), (name, idx)

@@ -1,4 +1,6 @@
 """The twins side by side: optimizer steps and whole training runs from the same weights."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -7,7 +9,7 @@ import data
 import mlp_np
 import mlp_torch
 import train
-from config import Config
+from config import Config, ema_decay_at
 from conftest import rel_err
 
 OPTIMIZERS = [("sgd", 0.0), ("momentum", 0.0), ("momentum", 1e-2), ("adam", 0.0),
@@ -43,6 +45,37 @@ def test_optimizer_steps_match_torch_optim(name, weight_decay, steps, dtype, tol
         assert rel_err(after_np[k], after_t[k]) < tol, k
 
 
+@pytest.mark.parametrize("threads", [1, 3])
+def test_weight_average_follows_its_definition_in_both_twins(threads, monkeypatch):
+    """avg_t = d_t avg_{t-1} + (1 - d_t) p_t from avg_0 = p_0, with the ramped decay d_t,
+    computed here in plain float64 maths, against both twins' EMA."""
+    monkeypatch.setattr(mlp_np, "PARALLEL_MIN_SIZE", 0)
+    mlp_np.set_num_threads(threads)
+    rng = np.random.default_rng(5)
+    cfg = Config(ema=0.9)
+    params = mlp_np.init_params((784, 12, 10), 0, "float64")
+    model_np, model_t = mlp_np.MLP(params), mlp_torch.MLP(params)
+    average_np, average_t = mlp_np.EMA(model_np), mlp_torch.EMA(model_t)
+    expected = {k: v.copy() for k, v in params.items()}
+    for step in range(100):                                    # the cap is reached at step 80
+        new = {k: rng.standard_normal(p.shape) for k, p in params.items()}
+        for k in new:
+            model_np.weights[k][...] = new[k]
+        model_t.load_state_dict(mlp_torch.MLP(new).state_dict())
+        decay = ema_decay_at(cfg, step)
+        average_np.update(model_np, decay)
+        average_t.update(model_t, decay)
+        expected = {k: decay * expected[k] + (1 - decay) * new[k] for k in new}
+    mlp_np.set_num_threads(1)
+    assert ema_decay_at(cfg, 0) == 0.1 and ema_decay_at(cfg, 99) == 0.9
+    for average in (average_np, average_t):
+        got = average.model.params()
+        for k in params:
+            assert rel_err(got[k], expected[k]) < 1e-12, k
+    average_t.copy_to(model_t)                                  # the kept weights: the average
+    assert all(rel_err(model_t.params()[k], expected[k]) < 1e-12 for k in params)
+
+
 def subset(mnist, n_train, n_test=1000, dtype="float64"):
     return data.MNIST(mnist.x_train[:n_train].astype(dtype), mnist.y_train[:n_train],
                       mnist.x_val.astype(dtype), mnist.y_val,
@@ -68,6 +101,35 @@ def test_training_losses_agree_step_by_step_float64(mnist, optimizer, lr):
     assert losses_np[-10:].mean() < 0.6 * losses_np[:10].mean()    # it did learn
     assert np.abs(losses_np - losses_t).max() < 1e-8
     assert hist_np["epochs"][0]["test_acc"] == hist_t["epochs"][0]["test_acc"]
+
+
+def test_smoothed_averaged_training_agrees_and_keeps_the_average(mnist):
+    """Label smoothing and the weight average, float64: the twins' losses agree step by step,
+    their kept weights agree, and the average is only evaluated: it changes the kept weights
+    and the reported accuracy, never the training itself."""
+    cfg = Config(hidden=(32,), epochs=2, batch_size=64, lr=1e-3, dtype="float64", seed=4,
+                 label_smoothing=0.1, ema=0.95)
+    dataset = subset(mnist, 20 * 64)
+    params = mlp_np.init_params(cfg.sizes(), cfg.seed, cfg.dtype)
+    model_np, hist_np = run(mlp_np, params, dataset, cfg)
+    model_t, hist_t = run(mlp_torch, params, dataset, cfg)
+    assert np.abs(np.subtract(hist_np["step_losses"], hist_t["step_losses"])).max() < 1e-8
+    assert [e["test_acc"] for e in hist_np["epochs"]] == [e["test_acc"] for e in hist_t["epochs"]]
+    kept_np, kept_t = model_np.params(), model_t.params()
+    assert all(rel_err(kept_np[k], kept_t[k]) < 1e-10 for k in params)
+
+    raw_model, raw = run(mlp_np, params, dataset, replace(cfg, ema=0.0))
+    assert raw["step_losses"] == hist_np["step_losses"]         # the average never trains
+    assert not np.allclose(raw_model.params()["W1"], kept_np["W1"])
+    _, test_acc = train.evaluate(model_np, dataset.x_test, dataset.y_test)
+    assert test_acc == hist_np["epochs"][-1]["test_acc"]        # the kept model was evaluated
+    # the first step's loss, smoothed, in plain NumPy from the initial weights
+    first = data.batch_order(len(dataset.y_train), cfg.batch_size, cfg.seed, 1)[0]
+    x, y = dataset.x_train[first], dataset.y_train[first]
+    logits = np.maximum(x @ params["W1"] + params["b1"], 0) @ params["W2"] + params["b2"]
+    log_p = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    smoothed = (0.9 * -log_p[np.arange(len(y)), y] + 0.1 * -log_p.mean(1)).mean()
+    assert abs(hist_np["step_losses"][0] - smoothed) < 1e-12
 
 
 def test_short_real_run_learns(mnist):
