@@ -75,6 +75,8 @@ def load_twin(name, device, threads):
     import mlp_torch
     torch.set_num_threads(threads)
     threadpool_limits(threads)
+    # Subnormal floats as 0, as the NumPy twin's Adam does by hand (see mlp_np.flush_subnormals).
+    torch.set_flush_denormal(True)
     if device == "cuda":
         if not torch.cuda.is_available():
             raise RunError("--device cuda: torch sees no CUDA GPU on this machine; use --device cpu")

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import numpy as np
 from tqdm import tqdm
 
-from config import ema_decay_at, lr_at
+from config import EMA_EVERY, ema_decay_at, lr_at
 from data import batch_order
 from mlp_np import cross_entropy_forward
 
@@ -105,7 +105,7 @@ def train_epochs(twin, model, data, cfg, label="", progress=True, log=print):
                                               cfg.label_smoothing))
                 if not math.isfinite(loss):
                     raise Diverged(f"the loss became {loss} at step {step + 1} (epoch {epoch})")
-                if average:
+                if average and (step + 1) % EMA_EVERY == 0:
                     average.update(model, ema_decay_at(cfg, step))
                 history["step_losses"].append(loss)
                 step += 1

@@ -9,7 +9,7 @@ import data
 import mlp_np
 import mlp_torch
 import train
-from config import Config, ema_decay_at
+from config import EMA_EVERY, Config, ema_decay_at
 from conftest import rel_err
 
 OPTIMIZERS = [("sgd", 0.0), ("momentum", 0.0), ("momentum", 1e-2), ("adam", 0.0),
@@ -67,7 +67,8 @@ def test_weight_average_follows_its_definition_in_both_twins(threads, monkeypatc
         average_t.update(model_t, decay)
         expected = {k: decay * expected[k] + (1 - decay) * new[k] for k in new}
     mlp_np.set_num_threads(1)
-    assert ema_decay_at(cfg, 0) == 0.1 and ema_decay_at(cfg, 99) == 0.9
+    assert ema_decay_at(cfg, 0) == 0.1 ** EMA_EVERY                # the ramp's start
+    assert ema_decay_at(cfg, 99) == 0.9 ** EMA_EVERY               # and its cap, cfg.ema
     for average in (average_np, average_t):
         got = average.model.params()
         for k in params:
@@ -91,7 +92,7 @@ def run(twin, params, dataset, cfg):
 def test_training_losses_agree_step_by_step_float64(mnist, optimizer, lr):
     """Same initial weights, same batches: 50 steps whose losses agree to 1e-8."""
     cfg = Config(hidden=(64, 32), epochs=1, batch_size=64, lr=lr, optimizer=optimizer,
-                 dtype="float64", seed=3, weight_decay=1e-4)
+                 dtype="float64", seed=3, weight_decay=1e-4, label_smoothing=0.0)
     dataset = subset(mnist, 50 * 64)
     params = mlp_np.init_params(cfg.sizes(), cfg.seed, cfg.dtype)
     model_np, hist_np = run(mlp_np, params, dataset, cfg)
@@ -140,3 +141,48 @@ def test_short_real_run_learns(mnist):
     for twin in (mlp_np, mlp_torch):
         _, history = run(twin, params, dataset, cfg)
         assert history["epochs"][0]["test_acc"] > 0.9, twin.__name__
+
+
+@pytest.fixture
+def subnormals_on():
+    """The CPU's flush-to-zero mode off in this thread (cli.load_twin turns it on for torch;
+    with it on, NumPy would see every subnormal as 0 and these tests could not fail)."""
+    torch.set_flush_denormal(False)
+    yield
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_flush_subnormals_zeroes_exactly_the_subnormal_entries(dtype, subnormals_on):
+    tiny = np.finfo(dtype).tiny
+    a = np.array([0.0, tiny, -tiny, tiny / 2, -tiny / 3, tiny / 2**20, 1e-3, -5.0], dtype)
+    mlp_np.flush_subnormals(a)
+    assert a.tolist() == [0.0, tiny, -tiny, 0.0, 0.0, 0.0, np.float64(np.array(1e-3, dtype)), -5.0]
+
+
+def test_adam_moments_of_silent_weights_are_flushed_and_the_weights_still_match_torch(
+        subnormals_on):
+    """Weights whose gradient stays 0 (as for a border pixel) see m shrink by 0.9 per step
+    into the subnormal range. torch, without flush-to-zero, keeps them there; the NumPy Adam
+    flushes them every FLUSH_EVERY steps, and the weights agree all the same."""
+    rng = np.random.default_rng(1)
+    params = mlp_np.init_params((784, 12, 10), 0, "float32")
+    model_np, model_t = mlp_np.MLP(params), mlp_torch.MLP(params)
+    opt_np = mlp_np.make_optimizer(model_np, "adam", 1e-3)
+    opt_t = mlp_torch.make_optimizer(model_t, "adam", 1e-3)
+    silent = rng.random(params["W1"].shape) < 0.5
+    for step in range(900):             # m = 0.1 * 0.9^890 is subnormal (0 after ~980)
+        grads = {k: (rng.standard_normal(p.shape) if step < 10 else np.zeros(p.shape))
+                 .astype("float32") for k, p in params.items()}
+        grads["W1"][~silent] = rng.standard_normal((~silent).sum())
+        for i, layer in enumerate(model_t.layers, start=1):
+            layer.weight.grad = torch.from_numpy(grads[f"W{i}"].T.copy())
+            layer.bias.grad = torch.from_numpy(grads[f"b{i}"].copy())
+        opt_t.step()
+        opt_np.step(grads)
+    tiny = np.finfo(np.float32).tiny
+    m_t = opt_t.state[model_t.layers[0].weight]["exp_avg"].numpy().T
+    assert ((m_t != 0) & (np.abs(m_t) < tiny)).sum() > 1000     # torch's are subnormal
+    m_np = opt_np.m["W1"]
+    assert ((m_np != 0) & (np.abs(m_np) < tiny)).sum() == 0     # the NumPy ones are not
+    after_np, after_t = model_np.params(), model_t.params()
+    assert all(rel_err(after_np[k], after_t[k]) < 1e-5 for k in params)
