@@ -164,14 +164,17 @@ def readme_section(results, machine, args, images):
         "NumPy GFLOP/s": r.numpy_gflops.map("{:.0f}".format),
         "PyTorch GFLOP/s": r.torch_gflops.map("{:.0f}".format),
         "matmul ceiling GFLOP/s": r.ceiling_numpy_gflops.map("{:.0f}".format),
-        "NumPy share of ceiling": r.numpy_share_of_ceiling.map("{:.0%}".format)})
+        "NumPy share of ceiling": r.numpy_share_of_ceiling.map("{:.0%}".format),
+        "PyTorch's matmuls GFLOP/s": r.ceiling_torch_gflops.map("{:.0f}".format)})
+    blas_ratio = (r.ceiling_numpy_ms / r.ceiling_torch_ms).median()
     return "\n".join([
         START,
         f"Produced by `python bench.py` ({args.optimizer}, float32, {args.device}; medians of "
         f"{args.repeats} timed calls after warm-up, the two steps and the two ceilings taking "
         f"turns in blocks of 5) on: {machine}. Ceiling: the same matrix products alone, as plain "
         f"NumPy products. Median NumPy / PyTorch step-time ratio over the grid: "
-        f"{r.numpy_over_torch.median():.2f}.",
+        f"{r.numpy_over_torch.median():.2f}; the same ratio for the matrix products alone "
+        f"(NumPy's BLAS against torch's, the last column): {blas_ratio:.2f}.",
         "",
         table.to_markdown(index=False),
         "",
