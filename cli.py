@@ -135,7 +135,8 @@ def main(twin_name, description, argv=None):
             return 0
         label = f"{twin_name}/{device}"
         print(f"{label}: MLP {'-'.join(map(str, cfg.sizes()))}, {cfg.optimizer} lr {cfg.lr} "
-              f"({cfg.schedule}), batch {cfg.batch_size}, {cfg.epochs} epochs, {cfg.dtype}, "
+              f"({cfg.schedule}), batch {cfg.batch_size}, {cfg.epochs} epochs, label smoothing "
+              f"{cfg.label_smoothing:g}, weight average {cfg.ema:g}, {cfg.dtype}, "
               f"{args.threads} threads; data from {dataset.folder}")
         try:
             with train.ctrl_c_stops_between_steps():

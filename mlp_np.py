@@ -312,7 +312,8 @@ class Adam:
 
 class EMA:
     """An exponential moving average of a model's weights (Polyak averaging), kept as a model
-    of its own to evaluate in place of the trained one. After every step:
+    of its own to evaluate in place of the trained one. At each update (the training loop
+    makes one every config.EMA_EVERY steps, with the decay of that many steps):
         avg <- avg + (1 - decay) (p - avg)          (torch's lerp)
     Adam's last steps jitter the weights around a minimum; their average sits closer to it,
     so the averaged model scores better while the learning rate is still high."""

@@ -11,7 +11,7 @@ from helpers import interrupt
 from test_cli import run
 
 COLUMNS = ["implementation", "device", "dtype", "hidden", "batch_size", "epochs", "lr",
-           "optimizer", "test_acc", "test_loss", "train_seconds", "seconds_per_epoch",
+           "optimizer", "label_smoothing", "ema", "test_acc", "test_loss", "train_seconds", "seconds_per_epoch",
            "images_per_second", "peak_memory_mb", "max_step_loss_diff"]
 README = """# Title
 text before
@@ -109,6 +109,18 @@ def test_results_table_regenerates_the_readme_section(quick):
         r = run("compare.py", "--from-results", "--out", str(out), "--readme", str(readme))
         assert r.returncode == 0, r.stderr
         assert "results section unchanged" in r.stdout
+    assert readme.read_bytes() == before
+
+
+def test_a_results_table_without_a_hyperparameter_is_refused(quick, tmp_path):
+    out, readme, _ = quick
+    old = pd.read_csv(out / "results.csv").drop(columns="label_smoothing")
+    (tmp_path / "results.csv").write_text(old.to_csv(index=False))
+    shutil.copy(out / "parity.csv", tmp_path / "parity.csv")
+    before = readme.read_bytes()
+    r = run("compare.py", "--from-results", "--out", str(tmp_path), "--readme", str(readme))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "is not a results table of this version" in r.stderr and "label_smoothing" in r.stderr
     assert readme.read_bytes() == before
 
 
