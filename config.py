@@ -34,7 +34,7 @@ class Config:
     weight_decay: float = _opt(0.0, "L2 weight decay (decoupled for adamw)")
     label_smoothing: float = _opt(0.1, "train against targets of 1 - s + s/10 for the true "
                                        "class and s/10 for the others (0: plain cross-entropy)")
-    ema: float = _opt(0.0, "evaluate (and save) an exponential moving average of the weights "
+    ema: float = _opt(0.999, "evaluate (and save) an exponential moving average of the weights "
                            "with this decay, e.g. 0.999 (0: the weights themselves)")
     seed: int = _opt(0, "seed of the initial weights and of the batch order")
     dtype: str = _opt("float32", "floating-point type of data, weights and maths", choices=DTYPES)
