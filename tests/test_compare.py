@@ -11,8 +11,8 @@ from helpers import interrupt
 from test_cli import run
 
 COLUMNS = ["implementation", "device", "dtype", "hidden", "batch_size", "epochs", "lr",
-           "optimizer", "label_smoothing", "ema", "test_acc", "test_loss", "train_seconds", "seconds_per_epoch",
-           "images_per_second", "peak_memory_mb", "max_step_loss_diff"]
+           "optimizer", "label_smoothing", "ema", "test_acc", "test_loss", "train_seconds",
+           "seconds_per_epoch", "images_per_second", "peak_memory_mb", "max_step_loss_diff"]
 README = """# Title
 text before
 <!-- results:start -->

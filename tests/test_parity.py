@@ -16,6 +16,13 @@ OPTIMIZERS = [("sgd", 0.0), ("momentum", 0.0), ("momentum", 1e-2), ("adam", 0.0)
               ("adam", 1e-2), ("adamw", 1e-2)]
 
 
+def set_torch_grads(model_t, grads):
+    """Give the torch twin's parameters the gradients of a NumPy dict (W1, b1, ...)."""
+    for i, layer in enumerate(model_t.layers, start=1):
+        layer.weight.grad = torch.from_numpy(grads[f"W{i}"].T.copy())
+        layer.bias.grad = torch.from_numpy(grads[f"b{i}"].copy())
+
+
 @pytest.mark.parametrize("dtype,tol", [("float64", 1e-12), ("float32", 1e-5)])
 @pytest.mark.parametrize("name,weight_decay", OPTIMIZERS)
 @pytest.mark.parametrize("steps", [1, 10])
@@ -33,9 +40,7 @@ def test_optimizer_steps_match_torch_optim(name, weight_decay, steps, dtype, tol
     opt_t = mlp_torch.make_optimizer(model_t, name, 0.05, 0.9, weight_decay)
     for _ in range(steps):
         grads = {k: rng.standard_normal(p.shape).astype(dtype) for k, p in params.items()}
-        for i, layer in enumerate(model_t.layers, start=1):
-            layer.weight.grad = torch.from_numpy(grads[f"W{i}"].T.copy())
-            layer.bias.grad = torch.from_numpy(grads[f"b{i}"].copy())
+        set_torch_grads(model_t, grads)
         opt_t.step()
         opt_np.step({k: g.copy() for k, g in grads.items()})
     mlp_np.set_num_threads(1)
@@ -174,15 +179,11 @@ def test_adam_moments_of_silent_weights_are_flushed_and_the_weights_still_match_
         grads = {k: (rng.standard_normal(p.shape) if step < 10 else np.zeros(p.shape))
                  .astype("float32") for k, p in params.items()}
         grads["W1"][~silent] = rng.standard_normal((~silent).sum())
-        for i, layer in enumerate(model_t.layers, start=1):
-            layer.weight.grad = torch.from_numpy(grads[f"W{i}"].T.copy())
-            layer.bias.grad = torch.from_numpy(grads[f"b{i}"].copy())
+        set_torch_grads(model_t, grads)
         opt_t.step()
         opt_np.step(grads)
-    tiny = np.finfo(np.float32).tiny
-    m_t = opt_t.state[model_t.layers[0].weight]["exp_avg"].numpy().T
-    assert ((m_t != 0) & (np.abs(m_t) < tiny)).sum() > 1000     # torch's are subnormal
-    m_np = opt_np.m["W1"]
-    assert ((m_np != 0) & (np.abs(m_np) < tiny)).sum() == 0     # the NumPy ones are not
+    subnormals = lambda a: ((a != 0) & (np.abs(a) < np.finfo(a.dtype).tiny)).sum()
+    assert subnormals(opt_t.state[model_t.layers[0].weight]["exp_avg"].numpy()) > 1000
+    assert subnormals(opt_np.m["W1"]) == 0                      # torch's are, the NumPy ones not
     after_np, after_t = model_np.params(), model_t.params()
     assert all(rel_err(after_np[k], after_t[k]) < 1e-5 for k in params)
