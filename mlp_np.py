@@ -257,14 +257,21 @@ class Adam:
     """torch.optim.Adam / AdamW (amsgrad off), step t = 1, 2, ...:
         p <- p * (1 - lr * weight_decay)                    (AdamW: decoupled decay)
         g <- g + weight_decay * p                           (Adam: L2 through the gradient)
-        m <- m + (1 - beta1) (g - m)                        (torch's lerp)
+        m <- beta1 m + (1 - beta1) g
         v <- beta2 v + (1 - beta2) g^2
         p <- p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
-    The epsilon is added after the bias correction of sqrt(v), as in torch. Every
-    FLUSH_EVERY steps, subnormal entries of m are set to 0 (see flush_subnormals): a change
-    below 1e-38 in m, which a subnormal would otherwise make a hundred times slower."""
+    The moments are kept without their factors (1 - beta): M = m / (1 - beta1) and
+    V = v / (1 - beta2), so that each costs two passes over the weights instead of three
+        M <- beta1 M + g
+        V <- beta2 V + g^2
+    and the constants fold into the step size a and the epsilon e (c = sqrt(v / V) /
+    sqrt(1 - beta2^t) = sqrt((1 - beta2) / (1 - beta2^t))):
+        p <- p - a * M / (sqrt(V) + e),   a = lr (1 - beta1) / (1 - beta1^t) / c,   e = eps / c
+    The same numbers as torch's update up to rounding, in 10 passes instead of 13. Every
+    FLUSH_EVERY steps, subnormal entries of M are set to 0 (see flush_subnormals): a change
+    below 1e-38 in M, which a subnormal would otherwise make a hundred times slower."""
 
-    FLUSH_EVERY = 8      # a flush costs 3 passes over m; an entry stays subnormal ~150 steps
+    FLUSH_EVERY = 8      # a flush costs 3 passes over M; an entry stays subnormal ~150 steps
 
     def __init__(self, weights, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  decoupled=False):
@@ -272,40 +279,36 @@ class Adam:
         self.weight_decay, self.decoupled = weight_decay, decoupled
         self.t = 0
         zeros = lambda: {k: array_module(p).zeros_like(p) for k, p in weights.items()}
-        self.m, self.v = zeros(), zeros()          # first and second moments
-        self.scratch = zeros()                     # so a step allocates nothing
+        self.M, self.V = zeros(), zeros()          # moment sums, each the shape of its weight
 
     def step(self, grads):
         """Update the weights in place. The grads are consumed (used as scratch)."""
         beta1, beta2 = self.betas
         self.t += 1
-        self.step_size = self.lr / (1 - beta1 ** self.t)
-        self.sqrt_bias2 = (1 - beta2 ** self.t) ** 0.5
+        c = ((1 - beta2) / (1 - beta2 ** self.t)) ** 0.5
+        self.step_size = self.lr * (1 - beta1) / (1 - beta1 ** self.t) / c
+        self.eps_over_c = self.eps / c
         for name, p in self.weights.items():
-            by_row_blocks(self.update, p, grads[name], self.m[name], self.v[name],
-                          self.scratch[name])
+            by_row_blocks(self.update, p, grads[name], self.M[name], self.V[name])
 
-    def update(self, p, g, m, v, s):
-        """One block of one weight: p, g, m, v and the scratch s all have the same shape."""
+    def update(self, p, g, M, V):
+        """One block of one weight: p, g, M and V all have the same shape."""
         xp = array_module(p)
         beta1, beta2 = self.betas
         if self.weight_decay and self.decoupled:
             p *= 1 - self.lr * self.weight_decay
         elif self.weight_decay:
             g += self.weight_decay * p
-        diff = xp.subtract(g, m, out=s)
-        diff *= 1 - beta1
-        m += diff
+        M *= beta1
+        M += g
         if self.t % self.FLUSH_EVERY == 0:
-            flush_subnormals(m)
-        v *= beta2
+            flush_subnormals(M)
+        V *= beta2
         g *= g
-        g *= 1 - beta2
-        v += g                                     # g is free from here: the denominator goes in it
-        denom = xp.sqrt(v, out=g)
-        denom /= self.sqrt_bias2
-        denom += self.eps
-        update = xp.divide(m, denom, out=denom)
+        V += g                                     # g is free from here: the update goes in it
+        update = xp.sqrt(V, out=g)
+        update += self.eps_over_c
+        update = xp.divide(M, update, out=update)
         update *= -self.step_size
         p += update
 
