@@ -10,15 +10,10 @@ Writes learning_curves/bench.csv and bench.png and the README between its bench 
 
     python bench.py [--widths 128 512 1024 2048] [--batches 32 128 512 1024] [--device cuda]
 """
-import os
-
-# Both libraries run in this process, taking turns. OpenBLAS's idle threads keep spinning after
-# each NumPy product, taking the cores torch needs next (measured here: a product that takes
-# 0.05 ms alone took 4 ms when NumPy and torch alternated). Let them sleep at once; it costs the
-# NumPy twin about 12 microseconds per product. Set before NumPy is loaded.
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+import cli  # first of all: it sets how OpenBLAS's threads idle, before NumPy loads
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -26,7 +21,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-import cli
 import files
 from compare import ROOT, machine_line, save_figure
 from mlp_np import init_params

@@ -7,7 +7,14 @@ Importing this module imports neither twin: the NumPy path never imports torch.
 import os
 import sys
 
-import config
+# OpenBLAS's idle threads spin after each matrix product, on the cores that the NumPy twin's
+# optimizer thread needs next (and torch's threads, where both twins share a process): let them
+# sleep at once. Measured on 2 cores: a NumPy training step 7% faster; a product that took
+# 0.05 ms alone took 4 ms when NumPy and torch alternated. It costs about 12 microseconds per
+# product. It must be set before NumPy is loaded: entry points import this module first.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
+import config  # noqa: E402
 import data
 import files
 import train

@@ -15,14 +15,9 @@ and rewrites the README between its results markers (unless --no-readme or --qui
     python compare.py --device cuda   # torch on the GPU, the NumPy twin through CuPy
     python compare.py --quick         # seconds: a subset, one epoch, into a temporary folder
 """
+import cli  # first of all: it sets how OpenBLAS's threads idle, before NumPy loads
+
 import os
-
-# Both libraries run in this process, taking turns. OpenBLAS's idle threads keep spinning after
-# each NumPy product, taking the cores torch needs next (measured here: a product that takes
-# 0.05 ms alone took 4 ms when NumPy and torch alternated). Let them sleep at once; it costs the
-# NumPy twin about 12 microseconds per product. Set before NumPy is loaded.
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-
 import platform
 import re
 import sys
@@ -33,7 +28,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-import cli
 import data
 import files
 import train

@@ -183,6 +183,8 @@ class MLP:
 
 # The optimizers' elementwise maths on the big weight matrices runs on row blocks, one per
 # thread: NumPy releases the GIL inside ufuncs, so it uses every core, as torch's kernels do.
+# The calling thread takes the first block itself, as OpenBLAS's caller does: measured in the
+# training loop, waking one pool thread instead of two made the NumPy step about 8% faster.
 # (The matrix products are already multithreaded by BLAS.)
 _pool, _threads = None, 1
 PARALLEL_MIN_SIZE = 1 << 16        # smaller arrays: the threads would cost more than they save
@@ -194,7 +196,7 @@ def set_num_threads(n):
     if n != _threads:
         if _pool is not None:
             _pool.shutdown()
-        _pool, _threads = (ThreadPoolExecutor(n) if n > 1 else None), n
+        _pool, _threads = (ThreadPoolExecutor(n - 1) if n > 1 else None), n
 
 
 def by_row_blocks(update, *arrays):
@@ -203,9 +205,13 @@ def by_row_blocks(update, *arrays):
     if _pool is None or arrays[0].size < PARALLEL_MIN_SIZE or not isinstance(arrays[0], np.ndarray):
         return update(*arrays)
     edges = np.linspace(0, rows, _threads + 1).astype(int)
-    blocks = [[a[lo:hi] for a in arrays] for lo, hi in zip(edges[:-1], edges[1:])]
-    for done in [_pool.submit(update, *block) for block in blocks]:
-        done.result()
+    first, *others = [[a[lo:hi] for a in arrays] for lo, hi in zip(edges[:-1], edges[1:])]
+    running = [_pool.submit(update, *block) for block in others]
+    try:
+        update(*first)
+    finally:
+        for done in running:
+            done.result()
 
 
 class SGD:

@@ -6,12 +6,13 @@
 
 Torch is optional here: without it only the NumPy twin's column is shown.
 """
+import cli  # first of all: it sets how OpenBLAS's threads idle, before NumPy loads
+
 import argparse
 import sys
 
 import numpy as np
 
-import cli
 import data
 import files
 import mlp_np

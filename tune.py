@@ -7,6 +7,8 @@ at which validation accuracy first reached 98%, and the training seconds in all.
 
     python tune.py [--only N ...] [--out learning_curves/tuning.csv]
 """
+import cli  # first of all: it sets how OpenBLAS's threads idle, before NumPy loads
+
 import argparse
 import sys
 from dataclasses import replace
@@ -15,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-import cli
 import data
 import files
 import train

@@ -184,3 +184,21 @@ def test_bad_data_files_exit_1_naming_the_problem(tmp_path, damage, message):
         assert r.returncode == 1, (script, r.stderr)
         assert message in r.stderr and "Traceback" not in r.stderr, (script, r.stderr)
         assert len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("script", ["main_np.py", "main_torch.py", "compare.py", "bench.py",
+                                    "tune.py", "predict.py"])
+def test_entry_points_let_openblas_threads_sleep_before_numpy_loads(script):
+    """OpenBLAS reads OPENBLAS_THREAD_TIMEOUT once, when NumPy loads: every entry point must
+    have set it by then (cli.py does; see there why)."""
+    watch = ("import os\n"
+             "class Watch:\n"
+             "    def find_spec(self, name, path=None, target=None):\n"
+             "        if name == 'numpy':\n"
+             "            print('at numpy:', os.environ.get('OPENBLAS_THREAD_TIMEOUT'))\n"
+             "            sys.exit(0)\n"
+             "sys.meta_path.insert(0, Watch())\n")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    r = run(script, "--help", patch=watch, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "at numpy: 4"
