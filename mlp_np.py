@@ -266,13 +266,13 @@ class Adam:
         m <- beta1 m + (1 - beta1) g
         v <- beta2 v + (1 - beta2) g^2
         p <- p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
-    The moments are kept without their factors (1 - beta): M = m / (1 - beta1) and
-    V = v / (1 - beta2), so that each costs two passes over the weights instead of three
+    The moments are kept without their factors (1 - beta), M = m / (1 - beta1) and
+    V = v / (1 - beta2), so that each costs two passes over the weights instead of three:
         M <- beta1 M + g
         V <- beta2 V + g^2
-    and the constants fold into the step size a and the epsilon e (c = sqrt(v / V) /
-    sqrt(1 - beta2^t) = sqrt((1 - beta2) / (1 - beta2^t))):
-        p <- p - a * M / (sqrt(V) + e),   a = lr (1 - beta1) / (1 - beta1^t) / c,   e = eps / c
+    Then sqrt(v) / sqrt(1 - beta2^t) = c sqrt(V) with c = sqrt((1 - beta2) / (1 - beta2^t)),
+    and the update becomes
+        p <- p - a * M / (sqrt(V) + e),   a = lr (1 - beta1) / ((1 - beta1^t) c),   e = eps / c
     The same numbers as torch's update up to rounding, in 10 passes instead of 13. Every
     FLUSH_EVERY steps, subnormal entries of M are set to 0 (see flush_subnormals): a change
     below 1e-38 in M, which a subnormal would otherwise make a hundred times slower."""
@@ -324,11 +324,11 @@ class EMA:
     of its own to evaluate in place of the trained one. At each update (the training loop
     makes one every config.EMA_EVERY steps, with the decay of that many steps):
         avg <- avg + (1 - decay) (p - avg)          (torch's lerp)
-    computed as avg <- p + decay (avg - p): three passes in place over two arrays, where
-    the form above needs a scratch array as well (measured: 15% faster, as a pass that writes
-    to a third array costs more than one in place). Adam's last steps jitter the weights around a minimum;
-    their average sits closer to it, so the averaged model scores better while the learning
-    rate is still high."""
+    computed as avg <- p + decay (avg - p): three passes in place over two arrays, where the
+    form above needs a scratch array as well (measured: 15% faster, as a pass that writes to a
+    third array costs more than one in place). Adam's last steps jitter the weights around a
+    minimum; their average sits closer to it, so the averaged model scores better while the
+    learning rate is still high."""
 
     def __init__(self, model):
         self.model = MLP(model.params(), model.xp)      # the average, starting at the weights
