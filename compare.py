@@ -134,12 +134,6 @@ def numpy_device(args):
 
 # --- results -------------------------------------------------------------------------------
 
-def seconds_to(history, accuracy=0.98):
-    """Training seconds until the test accuracy first reached `accuracy`, or NaN."""
-    return next((e["train_seconds"] for e in history["epochs"] if e["test_acc"] >= accuracy),
-                float("nan"))
-
-
 # The hyperparameters each results row records, so that --from-results can rebuild the config.
 CONFIG_COLUMNS = ("dtype", "hidden", "batch_size", "epochs", "lr", "schedule", "warmup",
                   "optimizer", "momentum", "weight_decay", "label_smoothing", "ema", "seed")
@@ -147,6 +141,7 @@ CONFIG_COLUMNS = ("dtype", "hidden", "batch_size", "epochs", "lr", "schedule", "
 
 def results_row(history, cfg, n_train, max_diff):
     last = history["epochs"][-1]
+    reached_98 = train.first_epoch_reaching(history, 0.98)
     config = {k: getattr(cfg, k) for k in CONFIG_COLUMNS}
     config["hidden"] = "-".join(map(str, cfg.hidden))
     return dict(implementation=history["twin"], device=history["device"], **config,
@@ -154,7 +149,8 @@ def results_row(history, cfg, n_train, max_diff):
                 train_seconds=history["train_seconds"],
                 seconds_per_epoch=history["train_seconds"] / len(history["epochs"]),
                 images_per_second=n_train * len(history["epochs"]) / history["train_seconds"],
-                seconds_to_98=seconds_to(history), peak_memory_mb=history["peak_memory_mb"],
+                seconds_to_98=reached_98.get("train_seconds", np.nan),
+                peak_memory_mb=history["peak_memory_mb"],
                 max_step_loss_diff=max_diff)
 
 

@@ -140,3 +140,9 @@ def scores(model, x_train, y_train, x_eval, y_eval, held_out):
                                                         y_train[:TRAIN_EVAL_SIZE])
     out[f"{held_out}_loss"], out[f"{held_out}_acc"] = evaluate(model, x_eval, y_eval)
     return out
+
+
+def first_epoch_reaching(history, accuracy):
+    """The first epoch's record whose held-out accuracy reached `accuracy`, or {} if none did."""
+    key = f"{history['held_out']}_acc"
+    return next((e for e in history["epochs"] if e[key] >= accuracy), {})

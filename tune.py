@@ -72,7 +72,7 @@ def main(argv=None):
         model = build(init_params(cfg.sizes(), cfg.seed, cfg.dtype))
         history = train.train(twin, model, dataset, cfg, f"candidate {i}", False)
         accs = [e["val_acc"] for e in history["epochs"]]
-        reached = next((e for e in history["epochs"] if e["val_acc"] >= 0.98), {})
+        reached = train.first_epoch_reaching(history, 0.98)
         rows.append(dict(candidate=i, hidden="-".join(map(str, cfg.hidden)),
                          optimizer=cfg.optimizer, lr=cfg.lr, weight_decay=cfg.weight_decay,
                          label_smoothing=cfg.label_smoothing, ema=cfg.ema,
