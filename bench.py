@@ -76,19 +76,20 @@ def median_seconds(fns, sync, repeats, block=5, warmup=5):
 
 
 def matmuls(lib, x, weights, dlogits):
-    """The step's matrix products alone, in `lib` (numpy or torch) on the same shapes."""
+    """The NumPy step's matrix products alone (one column per image, as in mlp_np), in `lib`
+    (numpy or torch) on the same arrays."""
     def run():
-        h = x
+        h = x.T
         outs = []
         for W in weights:
-            h = h @ W
+            h = W @ h
             outs.append(h)
-        d = dlogits
+        d = dlogits.T
         for i in range(len(weights) - 1, -1, -1):
-            inp = x if i == 0 else outs[i - 1]
-            inp.T @ d
+            inp = x.T if i == 0 else outs[i - 1]
+            d @ inp.T
             if i:
-                d = d @ weights[i].T
+                d = weights[i].T @ d
     return run
 
 

@@ -116,7 +116,7 @@ def initial_params(cfg, load_path):
         return init_params(cfg.sizes(), cfg.seed, cfg.dtype), cfg
     params, _ = files.load_weights(load_path)
     params = {k: v.astype(cfg.dtype) for k, v in params.items()}
-    hidden = tuple(params[f"W{i}"].shape[1] for i in range(1, len(params) // 2))
+    hidden = tuple(params[f"W{i}"].shape[0] for i in range(1, len(params) // 2))
     return params, config.Config(**{**cfg.to_dict(), "hidden": hidden})
 
 

@@ -3,7 +3,7 @@
 Every file is written to a temporary file in the same folder and renamed over the target, so
 a crash or Ctrl-C at any moment leaves the old file or the new one, never half of one.
 Weights are one .npz format for both twins: the arrays W1, b1, ..., WL, bL of the weights
-contract (W_i as (n_in, n_out)), plus `config`, the JSON of the Config that produced them.
+contract (W_i as (n_out, n_in)), plus `config`, the JSON of the Config that produced them.
 """
 import json
 import os
@@ -54,7 +54,7 @@ def check_writable(path):
 
 
 def save_weights(path, params, config=None):
-    """params {"W1": (784, h1), ...} (+ the config dict) -> .npz at `path`, atomically."""
+    """params {"W1": (h1, 784), ...} (+ the config dict) -> .npz at `path`, atomically."""
     for name, a in params.items():
         if not np.all(np.isfinite(a)):
             raise FileError(f"refusing to save {path}: {name} holds NaN or inf")
@@ -85,14 +85,14 @@ def load_weights(path):
     n_in = 784
     for i in range(1, n_layers + 1):
         W, b = arrays[f"W{i}"], arrays[f"b{i}"]
-        if W.ndim != 2 or W.shape[0] != n_in or b.shape != W.shape[1:]:
+        if W.ndim != 2 or W.shape[1] != n_in or b.shape != W.shape[:1]:
             raise FileError(f"{path}: W{i} has shape {W.shape} and b{i} {b.shape}; "
-                            f"expected ({n_in}, n) and (n,)")
+                            f"expected (n, {n_in}) and (n,)")
         if not (np.issubdtype(W.dtype, np.floating) and np.issubdtype(b.dtype, np.floating)):
             raise FileError(f"{path}: W{i} or b{i} is not floating point")
         if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
             raise FileError(f"{path}: W{i} or b{i} holds NaN or inf")
-        n_in = W.shape[1]
+        n_in = W.shape[0]
     if n_in != 10:
         raise FileError(f"{path}: the last layer has {n_in} outputs, expected 10")
     return arrays, config

@@ -1,13 +1,20 @@
 """A multilayer perceptron written by hand in NumPy: forward, backward, optimizers.
 
-    logits = W_L( relu( ... relu( x W_1 + b_1 ) ... ) ) + b_L        loss = cross-entropy
+    logits = W_L relu( ... relu( W_1 x + b_1 ) ... ) + b_L        loss = cross-entropy
 
 Shapes, for a batch of B images and layer widths sizes = (784, h_1, ..., 10):
-    x        (B, 784)          input pixels / 255
+    x        (B, 784)          input pixels / 255, one row per image
     y        (B,)              class ids 0..9
-    W_i      (n_{i-1}, n_i)    weights of layer i (inputs along rows, as in x @ W)
+    W_i      (n_i, n_{i-1})    weights of layer i (one row per output, as torch's nn.Linear)
     b_i      (n_i,)            biases of layer i
     logits   (B, 10)
+
+Inside the network each image is a column: the layers take and give (n, B) arrays, as in the
+textbook's z = W a + b, and MLP.forward turns x into x.T (a view, no copy) and the logits back.
+Why columns: OpenBLAS runs the products of this layout faster. On the Intel Xeon of the README,
+forward and backward took 5% less time than with one row per image (x W, W stored (n_in,
+n_out)): the first layer's weight gradient is 7% faster, and the narrow product that carries
+the gradient back from the 10 outputs twice as fast.
 
 Every layer is a pair of functions: `*_forward` returns its output and a cache of what the
 backward pass needs; `*_backward(dout, cache)` takes the gradient of the loss with respect to
@@ -34,11 +41,14 @@ def init_params(sizes, seed=0, dtype="float32"):
     The factor 2 keeps the variance of the activations constant through ReLU layers, which
     zero half their inputs (He et al., 2015). Drawn in float64 from one NumPy generator, then
     cast, so float32 and float64 runs start from the same weights up to rounding.
-    Returns {"W1": (784, h_1), "b1": (h_1,), ..., "WL": (h_{L-1}, 10), "bL": (10,)}."""
+    Returns {"W1": (h_1, 784), "b1": (h_1,), ..., "WL": (10, h_{L-1}), "bL": (10,)}."""
     rng = np.random.default_rng(seed)
     params = {}
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
-        params[f"W{i}"] = (rng.standard_normal((n_in, n_out)) * np.sqrt(2 / n_in)).astype(dtype)
+        # drawn in (n_in, n_out) order and transposed: a seed keeps giving the network that
+        # tune.py's table was measured with, from before W was stored one row per output
+        W = rng.standard_normal((n_in, n_out)).T * np.sqrt(2 / n_in)     # (n_out, n_in)
+        params[f"W{i}"] = np.ascontiguousarray(W, dtype)
         params[f"b{i}"] = np.zeros(n_out, dtype)
     return params
 
@@ -46,31 +56,31 @@ def init_params(sizes, seed=0, dtype="float32"):
 # --- layers --------------------------------------------------------------------------------
 
 def linear_forward(x, W, b):
-    """out = x W + b.   x (B, n_in), W (n_in, n_out), b (n_out,) -> out (B, n_out)."""
-    out = x @ W                                   # (B, n_out)
-    out += b                                      # (B, n_out), b broadcast over the batch
+    """out = W x + b.   x (n_in, B), W (n_out, n_in), b (n_out,) -> out (n_out, B)."""
+    out = W @ x                                   # (n_out, B)
+    out += b[:, None]                             # (n_out, B), b added to every column
     return out, (x, W)
 
 
 def linear_backward(dout, cache, need_dx=True):
-    """dout (B, n_out) -> dx (B, n_in) or None, dW (n_in, n_out), db (n_out,).
+    """dout (n_out, B) -> dx (n_in, B) or None, dW (n_out, n_in), db (n_out,).
 
     need_dx=False skips dx for the first layer: nothing upstream of the pixels learns."""
     x, W = cache
-    dW = x.T @ dout                               # (n_in, n_out) = (n_in, B) @ (B, n_out)
-    db = dout.sum(axis=0)                         # (n_out,): b was added to every row
-    dx = dout @ W.T if need_dx else None          # (B, n_in) = (B, n_out) @ (n_out, n_in)
+    dW = dout @ x.T                               # (n_out, n_in) = (n_out, B) @ (B, n_in)
+    db = dout.sum(axis=1)                         # (n_out,): b was added to every column
+    dx = W.T @ dout if need_dx else None          # (n_in, B) = (n_in, n_out) @ (n_out, B)
     return dx, dW, db
 
 
 def relu_forward(z):
-    """h = max(z, 0), elementwise.   z (B, n) -> h (B, n).  Overwrites z (never needed again)."""
-    h = array_module(z).maximum(z, 0, out=z)      # (B, n)
+    """h = max(z, 0), elementwise.   z (n, B) -> h (n, B).  Overwrites z (never needed again)."""
+    h = array_module(z).maximum(z, 0, out=z)      # (n, B)
     return h, h                                   # h > 0 exactly where z > 0
 
 
 def relu_backward(dh, cache):
-    """dz = dh * 1[z > 0].   dh (B, n) -> dz (B, n).  Overwrites dh.
+    """dz = dh * 1[z > 0].   dh (n, B) -> dz (n, B).  Overwrites dh.
 
     The derivative at z = 0 is taken as 0, as torch does."""
     h = cache
@@ -135,19 +145,19 @@ class MLP:
     def forward(self, x):
         """x (B, 784) -> logits (B, 10), caches (one per layer, for backward)."""
         caches = []
-        h = x
+        h = x.T                                   # (784, B): one column per image
         for i in range(1, self.n_layers + 1):
             h, linear_cache = linear_forward(h, self.weights[f"W{i}"], self.weights[f"b{i}"])
             relu_cache = None
             if i < self.n_layers:                 # the last layer's output is the logits
                 h, relu_cache = relu_forward(h)
             caches.append((linear_cache, relu_cache))
-        return h, caches
+        return h.T, caches                        # (B, 10)
 
     def backward(self, dlogits, caches):
         """dlogits (B, 10) -> {"W1": dW1, "b1": db1, ...}, same shapes as the weights."""
         grads = {}
-        dout = dlogits
+        dout = dlogits.T                          # (10, B)
         for i in range(self.n_layers, 0, -1):
             linear_cache, relu_cache = caches[i - 1]
             if relu_cache is not None:

@@ -1,8 +1,9 @@
 """The same MLP in PyTorch: nn.Module, autograd, torch.optim. The twin of mlp_np.py.
 
-Built from the same params dict as mlp_np.MLP ({"W1": (784, h_1), "b1": (h_1,), ...}), so both
-start from identical weights; nn.Linear stores its weight as (out, in), hence the transposes.
-Shapes as in mlp_np.py: x (B, 784), y (B,), logits (B, 10).
+Built from the same params dict as mlp_np.MLP ({"W1": (h_1, 784), "b1": (h_1,), ...}), so both
+start from identical weights; W_i is (out, in), as nn.Linear stores its weight.
+Shapes as in mlp_np.py: x (B, 784), y (B,), logits (B, 10). nn.Linear computes x W^T + b on
+rows, where mlp_np computes W x + b on columns: the same numbers, each library's fast layout.
 """
 import torch
 import torch.nn as nn
@@ -19,9 +20,9 @@ class MLP(nn.Module):
         self.layers = nn.ModuleList()
         for i in range(1, self.n_layers + 1):
             W, b = torch.from_numpy(params[f"W{i}"]), torch.from_numpy(params[f"b{i}"])
-            layer = nn.Linear(*W.shape, dtype=W.dtype, device=self.device)
+            layer = nn.Linear(W.shape[1], W.shape[0], dtype=W.dtype, device=self.device)
             with torch.no_grad():
-                layer.weight.copy_(W.T)            # (n_out, n_in)
+                layer.weight.copy_(W)              # (n_out, n_in)
                 layer.bias.copy_(b)                # (n_out,)
             self.layers.append(layer)
 
@@ -29,7 +30,7 @@ class MLP(nn.Module):
         """The weights as a dict of NumPy arrays (copies), keys W1, b1, ..., WL, bL."""
         out = {}
         for i, layer in enumerate(self.layers, start=1):
-            out[f"W{i}"] = layer.weight.detach().T.cpu().numpy().copy()   # (n_in, n_out)
+            out[f"W{i}"] = layer.weight.detach().cpu().numpy().copy()     # (n_out, n_in)
             out[f"b{i}"] = layer.bias.detach().cpu().numpy().copy()
         return out
 
@@ -58,7 +59,7 @@ class MLP(nn.Module):
         loss.backward()
         grads = {}
         for i, layer in enumerate(self.layers, start=1):
-            grads[f"W{i}"] = layer.weight.grad.T.cpu().numpy().copy()
+            grads[f"W{i}"] = layer.weight.grad.cpu().numpy().copy()
             grads[f"b{i}"] = layer.bias.grad.cpu().numpy().copy()
         return loss.item(), grads
 

@@ -135,8 +135,8 @@ def test_saved_weights_predict_the_same_in_both_twins(mnist, tmp_path):
     assert np.abs(logits_np - logits_t).max() < 1e-5 * max(1, np.abs(logits_np).max())
     assert np.array_equal(logits_np.argmax(1), logits_t.argmax(1))
     # independent forward pass: plain matrix maths, no mlp_np code
-    h = np.maximum(x_test @ loaded["W1"] + loaded["b1"], 0)
-    independent = ((h @ loaded["W2"] + loaded["b2"]).argmax(1) == mnist.y_test).mean()
+    h = np.maximum(x_test @ loaded["W1"].T + loaded["b1"], 0)
+    independent = ((h @ loaded["W2"].T + loaded["b2"]).argmax(1) == mnist.y_test).mean()
     _, reported = train.evaluate(mlp_np.MLP(loaded), x_test, mnist.y_test)
     assert reported == independent and reported > 0.85
 
@@ -150,8 +150,8 @@ def test_reported_test_accuracy_matches_an_independent_forward_pass(mnist, tmp_p
     reported = json.loads(history.read_text())["epochs"][-1]["test_acc"]
     params, _ = files.load_weights(weights)
     x_test = mnist.x_test.astype(np.float32)
-    h = np.maximum(x_test @ params["W1"] + params["b1"], 0)          # no mlp_np code
-    independent = ((h @ params["W2"] + params["b2"]).argmax(1) == mnist.y_test).mean()
+    h = np.maximum(x_test @ params["W1"].T + params["b1"], 0)        # no mlp_np code
+    independent = ((h @ params["W2"].T + params["b2"]).argmax(1) == mnist.y_test).mean()
     assert reported == pytest.approx(independent, abs=1e-12) and reported > 0.9
     assert f"final test accuracy {100 * reported:.2f}%" in r.stdout
 

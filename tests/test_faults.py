@@ -89,7 +89,7 @@ def test_ctrl_c_saves_history_and_weights_marked_interrupted(tmp_path):
     assert saved["interrupted"] is True and len(saved["epochs"]) >= 3
     assert len(saved["step_losses"]) >= 3 * 12
     params, config = files.load_weights(weights)
-    assert config["interrupted"] is True and params["W1"].shape == (784, 16)
+    assert config["interrupted"] is True and params["W1"].shape == (16, 784)
 
 
 @pytest.fixture
@@ -104,6 +104,7 @@ def weights(tmp_path):
     ("not npz", "is not a readable .npz"),
     ("lacks b2", "missing b2"),
     ("wrong shape", "W2 has shape (8, 9)"),
+    ("rows per input", "W1 has shape (784, 8) and b1 (8,); expected (n, 784)"),
     ("nan", "W1 or b1 holds NaN"),
 ])
 def test_bad_weights_files(weights, tmp_path, damage, message):
@@ -115,6 +116,8 @@ def test_bad_weights_files(weights, tmp_path, damage, message):
         np.savez(path, **{k: v for k, v in params.items() if k != "b2"})
     elif damage == "wrong shape":
         np.savez(path, **dict(params, W2=np.zeros((8, 9), np.float32)))
+    elif damage == "rows per input":             # W stored (n_in, n_out), as in x @ W
+        np.savez(path, **{k: v.T for k, v in params.items()})
     elif damage == "nan":
         params["W1"][0, 0] = np.nan
         np.savez(path, **params)

@@ -21,12 +21,12 @@ def t(a):
 def test_linear_backward_matches_autograd(dtype, seed):
     rng = np.random.default_rng(seed)
     B, n_in, n_out = rng.integers(1, 40, size=3)
-    x, W, b = (rng.standard_normal(s).astype(dtype) for s in ((B, n_in), (n_in, n_out), (n_out,)))
-    dout = rng.standard_normal((B, n_out)).astype(dtype)      # random: ones would hide transposes
+    x, W, b = (rng.standard_normal(s).astype(dtype) for s in ((n_in, B), (n_out, n_in), (n_out,)))
+    dout = rng.standard_normal((n_out, B)).astype(dtype)      # random: ones would hide transposes
     out, cache = mlp_np.linear_forward(x, W, b)
     dx, dW, db = mlp_np.linear_backward(dout, cache)
     xt, Wt, bt = t(x), t(W), t(b)
-    out_t = xt @ Wt + bt
+    out_t = Wt @ xt + bt[:, None]                              # one column per image
     out_t.backward(torch.from_numpy(dout))
     assert rel_err(out, out_t.detach()) < TOL[dtype]
     for mine, ref in ((dx, xt.grad), (dW, Wt.grad), (db, bt.grad)):
@@ -97,7 +97,7 @@ def test_network_with_dead_units_and_confident_logits():
     """Hidden pre-activations of exactly 0 and logits of about ±1e4 in one network."""
     rng = np.random.default_rng(7)
     params = mlp_np.init_params((784, 16, 10), 0, "float64")
-    params["W1"][:, :4] = 0.0                                   # units 0-3: z = b = 0 exactly
+    params["W1"][:4] = 0.0                                      # units 0-3: z = b = 0 exactly
     params["W2"] *= 3e3                                         # huge logits
     x = rng.random((20, 784))
     y = rng.integers(0, 10, 20)
@@ -108,7 +108,7 @@ def test_network_with_dead_units_and_confident_logits():
     for name in params:
         assert np.all(np.isfinite(grads_np[name]))
         assert rel_err(grads_np[name], grads_t[name]) < 1e-10, name
-    assert np.all(grads_np["W1"][:, :4] == 0) and np.all(grads_np["b1"][:4] == 0)
+    assert np.all(grads_np["W1"][:4] == 0) and np.all(grads_np["b1"][:4] == 0)
 
 
 @pytest.mark.parametrize("sizes,smoothing", [((784, 7, 10), 0.0), ((784, 6, 5, 10), 0.0),

@@ -19,7 +19,7 @@ OPTIMIZERS = [("sgd", 0.0), ("momentum", 0.0), ("momentum", 1e-2), ("adam", 0.0)
 def set_torch_grads(model_t, grads):
     """Give the torch twin's parameters the gradients of a NumPy dict (W1, b1, ...)."""
     for i, layer in enumerate(model_t.layers, start=1):
-        layer.weight.grad = torch.from_numpy(grads[f"W{i}"].T.copy())
+        layer.weight.grad = torch.from_numpy(grads[f"W{i}"].copy())
         layer.bias.grad = torch.from_numpy(grads[f"b{i}"].copy())
 
 
@@ -132,7 +132,7 @@ def test_smoothed_averaged_training_agrees_and_keeps_the_average(mnist):
     # the first step's loss, smoothed, in plain NumPy from the initial weights
     first = data.batch_order(len(dataset.y_train), cfg.batch_size, cfg.seed, 1)[0]
     x, y = dataset.x_train[first], dataset.y_train[first]
-    logits = np.maximum(x @ params["W1"] + params["b1"], 0) @ params["W2"] + params["b2"]
+    logits = np.maximum(x @ params["W1"].T + params["b1"], 0) @ params["W2"].T + params["b2"]
     log_p = logits - np.log(np.exp(logits).sum(1, keepdims=True))
     smoothed = (0.9 * -log_p[np.arange(len(y)), y] + 0.1 * -log_p.mean(1)).mean()
     assert abs(hist_np["step_losses"][0] - smoothed) < 1e-12
