@@ -98,15 +98,19 @@ def standard_error(accuracy):
     return np.sqrt(accuracy * (1 - accuracy) / VAL_SIZE)
 
 
-def chosen(table):
-    """The selection rule: of the candidates whose final validation accuracy is within one
-    standard error of the best (closer than the validation set can tell apart), the one that
-    first reached 98% validation accuracy in the fewest training seconds; ties, and candidates
-    that never reached it, go by final accuracy."""
+def close_to_best(table):
+    """The candidates whose final validation accuracy is within one standard error of the best:
+    closer than the validation set can tell apart."""
     best = table.final_val_acc.max()
-    close = table[table.final_val_acc >= best - standard_error(best)]
-    return close.sort_values(["seconds_to_98", "final_val_acc"], ascending=[True, False],
-                             na_position="last").iloc[0]
+    return table[table.final_val_acc >= best - standard_error(best)]
+
+
+def chosen(table):
+    """The selection rule: of the candidates close to the best (see close_to_best), the one
+    that first reached 98% validation accuracy in the fewest training seconds; ties, and
+    candidates that never reached it, go by final accuracy."""
+    return close_to_best(table).sort_values(["seconds_to_98", "final_val_acc"],
+                                            ascending=[True, False], na_position="last").iloc[0]
 
 
 def readme_section(table):
@@ -120,7 +124,7 @@ def readme_section(table):
         f"Final validation accuracy ranges over {100 * acc.min():.2f}–{100 * top:.2f}% "
         f"across the {len(table)} candidates; one standard error of an accuracy measured on "
         f"{VAL_SIZE:,} images is {100 * standard_error(top):.2f} points, so "
-        f"{(acc >= top - standard_error(top)).sum()} candidates are within it of the best. "
+        f"{len(close_to_best(table))} candidates are within it of the best. "
         f"Chosen (of those, the first to reach 98%): candidate {best.candidate}, hidden "
         f"{best.hidden}, {best.optimizer} lr {best.lr:g}, batch {best.batch_size}, "
         f"{best.epochs} epochs, weight decay {best.weight_decay:g}, label smoothing "
