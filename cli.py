@@ -28,8 +28,10 @@ class RunError(Exception):
 
 def add_run_flags(parser, weights=True):
     """The flags that are not hyperparameters: files, device, threads."""
-    parser.add_argument("--data-dir", help="folder of the four MNIST .gz files (else $MNIST_DIR, "
-                                           "then data/; downloaded if missing)")
+    parser.add_argument("--data-dir", help="folder of the data set's files, and only it (else "
+                                           "$MNIST_DIR, $FASHION_MNIST_DIR or $KAGGLE_DIR, "
+                                           "then data/...; MNIST and Fashion-MNIST are "
+                                           "downloaded there if missing)")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
                         help="cuda: torch on the GPU, the NumPy twin through CuPy")
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
@@ -114,7 +116,10 @@ def initial_params(cfg, load_path):
     from mlp_np import init_params
     if not load_path:
         return init_params(cfg.sizes(), cfg.seed, cfg.dtype), cfg
-    params, _ = files.load_weights(load_path)
+    params, saved_config = files.load_weights(load_path)
+    warning = files.check_fits(load_path, params, saved_config, data.DATASETS[cfg.dataset])
+    if warning:
+        print(warning, file=sys.stderr)
     params = {k: v.astype(cfg.dtype) for k, v in params.items()}
     hidden = tuple(params[f"W{i}"].shape[0] for i in range(1, len(params) // 2))
     return params, config.Config(**{**cfg.to_dict(), "hidden": hidden})
@@ -130,7 +135,7 @@ def main(twin_name, description, argv=None):
     try:
         twin, build, device = load_twin(twin_name, args.device, args.threads)
         params, cfg = initial_params(cfg, args.load)
-        dataset = data.load_mnist(args.data_dir, cfg.dtype, cfg.val_size)
+        dataset = data.load(cfg.dataset, args.data_dir, cfg.dtype, cfg.val_size)
         if cfg.batch_size > len(dataset.y_train):
             parser.error(f"--batch-size {cfg.batch_size} is larger than the "
                          f"{len(dataset.y_train)} training images")
@@ -141,10 +146,11 @@ def main(twin_name, description, argv=None):
             print(f"{twin_name} on {device}: test loss {loss:.4f}  test acc {100 * acc:.2f}%")
             return 0
         label = f"{twin_name}/{device}"
-        print(f"{label}: MLP {'-'.join(map(str, cfg.sizes()))}, {cfg.optimizer} lr {cfg.lr} "
+        print(f"{label}: {dataset.spec.title}, MLP {'-'.join(map(str, cfg.sizes()))}, "
+              f"{cfg.optimizer} lr {cfg.lr} "
               f"({cfg.schedule}), batch {cfg.batch_size}, {cfg.epochs} epochs, label smoothing "
               f"{cfg.label_smoothing:g}, weight average {cfg.ema:g}, {cfg.dtype}, "
-              f"{args.threads} threads; data from {dataset.folder}")
+              f"{args.threads} threads; data from {dataset.source}")
         try:
             with train.ctrl_c_stops_between_steps():
                 history = train.train(twin, model, dataset, cfg, label, not args.no_progress)

@@ -2,16 +2,20 @@
 
 For each seed, the NumPy twin and the PyTorch twin start from the same initial weights
 (mlp_np.init_params) and see the same batches in the same order (data.batch_order); both are
-scored on the MNIST test set after every epoch. A short float64 run of both twins shows how
-closely they track when rounding is no longer the limit.
+scored on the data set's test set (Kaggle's: the held-out tenth of train.csv) after every
+epoch. A short float64 run of both twins shows how closely they track when rounding is no
+longer the limit.
 
-Writes to --out (default learning_curves/):
+Writes to --out (default learning_curves/ for MNIST, learning_curves/<data set>/ for another):
     results.csv    one row per twin and seed
     parity.csv     every step's loss of both twins, float32 and float64
     loss.png, accuracy.png, parity.png
-and rewrites the README between its results markers (unless --no-readme or --quick).
+and rewrites the README (unless --no-readme or --quick): MNIST's results section, and the table
+of every data set, rebuilt from all the data sets' results.csv, so that re-running one data set
+never erases another's numbers.
 
     python compare.py                 # the README's numbers: defaults, seeds 0 1 2, on the CPU
+    python compare.py --dataset lines # another data set, with its own defaults
     python compare.py --device cuda   # torch on the GPU, the NumPy twin through CuPy
     python compare.py --quick         # seconds: a subset, one epoch, into a temporary folder
 """
@@ -35,6 +39,7 @@ from mlp_np import init_params
 
 ROOT = Path(__file__).resolve().parent
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+DATASETS_START, DATASETS_END = "<!-- datasets:start -->", "<!-- datasets:end -->"
 QUICK_TRAIN, QUICK_TEST = 5000, 2000
 PARITY_STEPS = 200           # steps of the float64 parity run
 
@@ -46,7 +51,8 @@ def parse(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help=f"{QUICK_TRAIN} training images, 1 epoch, 1 seed; "
                              "into a temporary folder, README untouched")
-    parser.add_argument("--out", help="folder for the CSVs and PNGs (default learning_curves/)")
+    parser.add_argument("--out", help="folder for the CSVs and PNGs (default learning_curves/, "
+                                      "or learning_curves/<data set>/)")
     parser.add_argument("--readme", default=str(ROOT / "README.md"), help="README to update")
     parser.add_argument("--no-readme", action="store_true", help="leave the README alone")
     parser.add_argument("--from-results", action="store_true",
@@ -59,7 +65,7 @@ def parse(argv=None):
         args.seeds = args.seeds[:1]
         args.no_readme = args.no_readme or args.readme == str(ROOT / "README.md")
     args.out = Path(args.out or (tempfile.mkdtemp(prefix="compare-") if args.quick
-                                 else ROOT / "learning_curves"))
+                                 else files.results_folder(cfg.dataset)))
     try:
         args.out.mkdir(parents=True, exist_ok=True)
         files.check_writable(args.out / "results.csv")
@@ -69,7 +75,7 @@ def parse(argv=None):
 
 
 def load_data(args, dtype):
-    ds = data.load_mnist(args.data_dir, dtype)
+    ds = data.load(args.dataset, args.data_dir, dtype)
     if args.quick:
         ds = ds.head(QUICK_TRAIN, QUICK_TEST)
     return ds
@@ -135,7 +141,7 @@ def numpy_device(args):
 # --- results -------------------------------------------------------------------------------
 
 # The hyperparameters each results row records, so that --from-results can rebuild the config.
-CONFIG_COLUMNS = ("dtype", "hidden", "batch_size", "epochs", "lr", "schedule", "warmup",
+CONFIG_COLUMNS = ("dataset", "dtype", "hidden", "batch_size", "epochs", "lr", "schedule", "warmup",
                   "optimizer", "momentum", "weight_decay", "label_smoothing", "ema", "seed")
 
 
@@ -173,7 +179,7 @@ STYLE = {"numpy": dict(color="tab:blue", lw=4, alpha=0.45),
          "torch": dict(color="tab:red", lw=1.3, marker=".", ms=5)}
 
 
-def plot_curves(histories, out):
+def plot_curves(histories, out, title="MNIST"):
     """loss.png and accuracy.png: train and test curves of both twins on one figure each."""
     import matplotlib
     matplotlib.use("Agg")
@@ -190,9 +196,10 @@ def plot_curves(histories, out):
                         f"{key.split('_')[0]}", **STYLE[h["twin"]])
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.set(xlabel="epoch", ylabel=ylabel, yscale="log" if log else "linear",
-               title=f"MNIST {name}: NumPy and PyTorch twins, same weights, same batches")
+               title=f"{title} {name}: NumPy and PyTorch twins, same weights, same batches")
         if not log:
-            ax.set_ylim(max(90, ax.get_ylim()[0]), 100.2)
+            ax.set_ylim(max(ax.get_ylim()[0], min(100 * e["test_acc"] for h in histories
+                                                   for e in h["epochs"]) - 1), 100.2)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
         fig.tight_layout()
@@ -283,6 +290,78 @@ def readme_section(results, parity, cfg, machine, images):
     return "\n".join(lines)
 
 
+# data set -> what compare.py must show for it (the data set issue's targets): lowest test
+# accuracy over seeds and twins, largest gap between the twins, longest training.
+TARGETS = {
+    "mnist": dict(accuracy=0.984, gap=0.10, seconds=60),
+    "fashion-mnist": dict(accuracy=0.900, gap=0.15),
+    "kaggle": dict(accuracy=0.982),
+    "lines": dict(accuracy=1.0, seconds=5),
+}
+
+
+def all_results(base):
+    """Every data set's results.csv under `base` (see files.results_folder), in DATASETS'
+    order, as one table with a `dataset` column."""
+    tables = []
+    for name in data.DATASETS:
+        path = files.results_folder(name, base) / "results.csv"
+        if path.is_file():
+            table = pd.read_csv(path)
+            tables.append(table.assign(dataset=table.get("dataset", name)))  # older: MNIST's
+    if not tables:
+        raise files.FileError(f"no results.csv under {base} to build the data sets table from")
+    return pd.concat(tables, ignore_index=True)
+
+
+def datasets_section(results, machine):
+    """The README table of every data set x twin, from the data sets' results tables alone."""
+    rows, verdicts = [], []
+    for name, r in results.groupby("dataset", sort=False):
+        by_seed = r.pivot(index="seed", columns="implementation")
+        gap = 100 * (by_seed.test_acc.numpy - by_seed.test_acc.torch).abs().max()
+        ratio = (by_seed.train_seconds.numpy / by_seed.train_seconds.torch).median()
+        first = r.iloc[0]
+        for twin in ("numpy", "torch"):
+            t = r[r.implementation == twin]
+            rows.append({"data set": name, "twin": twin, "device": t.device.iloc[0],
+                         "MLP": f"{data.DATASETS[name].n_inputs}-{first.hidden}-"
+                                f"{data.DATASETS[name].n_classes}",
+                         "seeds": len(t), "test acc (%), lowest": f"{100 * t.test_acc.min():.2f}",
+                         "largest twin gap (points)": f"{gap:.2f}",
+                         "train s, longest": f"{t.train_seconds.max():.1f}",
+                         "NumPy / PyTorch time": f"{ratio:.2f}"})
+        verdicts.append(target_line(name, r, gap))
+    return "\n".join([
+        DATASETS_START,
+        f"Produced by `python compare.py --dataset NAME` for each data set (its own defaults: "
+        f"see *How the defaults were chosen*), seeds {', '.join(map(str, sorted(results.seed.unique())))}; "
+        f"this table is rebuilt from every data set's `results.csv` after each run. Kaggle's "
+        f"test accuracy is on the held-out last 10% of train.csv. Machine: {machine}.",
+        "",
+        pd.DataFrame(rows).to_markdown(index=False),
+        "",
+        *verdicts,
+        DATASETS_END])
+
+
+def target_line(name, r, gap):
+    """One line: the data set's targets (TARGETS) against what its results show."""
+    target = TARGETS.get(name, {})
+    parts = []
+    if "accuracy" in target:
+        parts.append((f"test accuracy ≥ {100 * target['accuracy']:.2f}%",
+                      f"{100 * r.test_acc.min():.2f}%", r.test_acc.min() >= target["accuracy"]))
+    if "gap" in target:
+        parts.append((f"twins within {target['gap']:.2f} points", f"{gap:.2f}",
+                      gap <= target["gap"] + 1e-9))
+    if "seconds" in target:
+        parts.append((f"training < {target['seconds']} s per twin",
+                      f"{r.train_seconds.max():.1f} s", r.train_seconds.max() < target["seconds"]))
+    said = "; ".join(f"{what}: {got}, **{'met' if ok else 'missed'}**" for what, got, ok in parts)
+    return f"- {name}: {said}." if parts else f"- {name}: no target set."
+
+
 def update_readme(path, section):
     """Replace the README's results section (markers included) with `section`, atomically."""
     return files.replace_between(path, START, END, section)
@@ -331,19 +410,21 @@ def compare(parser, cfg, args):
     results, parity = pd.DataFrame(rows), pd.concat(parity, ignore_index=True)
     files.write_text(args.out / "results.csv", results.to_csv(index=False))
     files.write_text(args.out / "parity.csv", parity.to_csv(index=False))
-    plot_curves(curves, args.out)
+    plot_curves(curves, args.out, dataset.spec.title)
     plot_parity(parity, args.out)
-    section = readme_section(results, parity, cfg, machine_line(args), images_path(args))
-    print("\n".join(section.splitlines()[1:-3]))
-    if not args.no_readme:
-        changed = update_readme(args.readme, section)
-        print(f"{args.readme}: results section {'rewritten' if changed else 'unchanged'}")
     print(f"wrote results.csv, parity.csv, loss.png, accuracy.png, parity.png in {args.out}")
+    if cfg.dataset == "mnist":
+        section = readme_section(results, parity, cfg, machine_line(args), images_path(args))
+        print("\n".join(section.splitlines()[1:-3]))
+    else:
+        print(results[["seed", "implementation", "test_acc", "train_seconds"]].to_string(index=False))
+    if not args.no_readme:
+        write_readme(cfg, args, results, parity)
     return 0
 
 
 def render(cfg, args):
-    """The README section from the CSVs of an earlier run (its config is read from them)."""
+    """The README sections from the CSVs of an earlier run (its config is read from them)."""
     try:
         results = pd.read_csv(args.out / "results.csv")
         parity = pd.read_csv(args.out / "parity.csv")
@@ -357,10 +438,20 @@ def render(cfg, args):
     except (KeyError, ValueError) as e:
         raise files.FileError(f"--from-results: {args.out / 'results.csv'} is not a results "
                               f"table of this version of compare.py ({e})")
-    section = readme_section(results, parity, cfg, machine_line(args), images_path(args))
-    changed = update_readme(args.readme, section)
-    print(f"{args.readme}: results section {'rewritten' if changed else 'unchanged'}")
+    write_readme(cfg, args, results, parity)
     return 0
+
+
+def write_readme(cfg, args, results, parity):
+    """MNIST's results section (for an MNIST run), then the table of every data set."""
+    if cfg.dataset == "mnist":
+        section = readme_section(results, parity, cfg, machine_line(args), images_path(args))
+        changed = update_readme(args.readme, section)
+        print(f"{args.readme}: results section {'rewritten' if changed else 'unchanged'}")
+    base = args.out if cfg.dataset == "mnist" else args.out.parent
+    section = datasets_section(all_results(base), machine_line(args))
+    changed = files.replace_between(args.readme, DATASETS_START, DATASETS_END, section)
+    print(f"{args.readme}: data sets section {'rewritten' if changed else 'unchanged'}")
 
 
 def warm_up(cfg, dataset, twin_args):

@@ -1,12 +1,16 @@
 """The hyperparameters both twins share, and the command line built from them.
 
-Every field of `Config` becomes a flag (`batch_size` -> `--batch-size`) with the field's default
-and help, so main_np.py, main_torch.py and compare.py take the same flags. Run options that are
-not hyperparameters (files, device) are added by `build_parser`'s callers.
+Every field of `Config` becomes a flag (`batch_size` -> `--batch-size`) with the field's help,
+so main_np.py, main_torch.py and compare.py take the same flags. A data set may have defaults
+of its own (DATASET_DEFAULTS, chosen on its validation split): a flag left out takes the data
+set's default where it has one, else the field's. Run options that are not hyperparameters
+(files, device) are added by `build_parser`'s callers.
 """
 import argparse
 import math
 from dataclasses import asdict, dataclass, field, fields
+
+import data
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 SCHEDULES = ("constant", "cosine")
@@ -19,6 +23,7 @@ def _opt(default, help, **kw):
 
 @dataclass
 class Config:
+    dataset: str = _opt("mnist", "the data set (see data.py)", choices=tuple(data.DATASETS))
     hidden: tuple = _opt((1024,), "hidden layer widths, e.g. --hidden 1024 or --hidden 512 256",
                          nargs="+", type=int)
     epochs: int = _opt(20, "passes over the training set")
@@ -44,9 +49,16 @@ class Config:
     def __post_init__(self):
         self.hidden = tuple(self.hidden)
 
+    @classmethod
+    def for_dataset(cls, dataset="mnist", **given):
+        """The config of `dataset`: its own defaults, overridden by the values given."""
+        return cls(**{**DATASET_DEFAULTS.get(dataset, {}), **given, "dataset": dataset})
+
     def sizes(self):
-        """Layer widths: (784, *hidden, 10)."""
-        return (784, *self.hidden, 10)
+        """Layer widths: (n_inputs, *hidden, n_classes) of the data set, (784, ..., 10) for
+        MNIST."""
+        spec = data.DATASETS[self.dataset]
+        return (spec.n_inputs, *self.hidden, spec.n_classes)
 
     def to_dict(self):
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -79,19 +91,29 @@ def validate(cfg):
 
 
 def build_parser(description):
-    """An ArgumentParser with one flag per Config field."""
-    parser = argparse.ArgumentParser(description=description,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    """An ArgumentParser with one flag per Config field. A flag left out is None (the dataset
+    flag excepted): config_from_args fills in the data set's default."""
+    parser = argparse.ArgumentParser(description=description)
     for f in fields(Config):
         kw = dict(f.metadata)
         kw.setdefault("type", type(f.default))
-        parser.add_argument("--" + f.name.replace("_", "-"), default=f.default, **kw)
+        kw["help"] += f" (default: {_shown(f.default)}" + "".join(
+            f"; {name}: {_shown(d[f.name])}" for name, d in DATASET_DEFAULTS.items()
+            if f.name in d) + ")"
+        default = f.default if f.name == "dataset" else None
+        parser.add_argument("--" + f.name.replace("_", "-"), default=default, **kw)
     return parser
+
+
+def _shown(value):
+    return " ".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
 def config_from_args(parser, args):
     """Config from parsed args; a bad value exits with code 2 and an argparse-style message."""
-    cfg = Config(**{f.name: getattr(args, f.name) for f in fields(Config)})
+    given = {f.name: getattr(args, f.name) for f in fields(Config)
+             if getattr(args, f.name) is not None and f.name != "dataset"}
+    cfg = Config.for_dataset(args.dataset, **given)
     problem = validate(cfg)
     if problem:
         parser.error(problem)
@@ -106,6 +128,13 @@ def lr_at(cfg, step, total_steps):
         return cfg.lr
     progress = (step - cfg.warmup) / max(1, total_steps - cfg.warmup)
     return cfg.lr * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+# The defaults of the data sets whose own differ from MNIST's (the field defaults above), each
+# chosen by tune.py on that data set's validation split (README: How the defaults were chosen).
+DATASET_DEFAULTS = {
+    "lines": dict(hidden=(64,), epochs=10, batch_size=64, label_smoothing=0.0, ema=0.0),
+}
 
 
 # The weight average moves once every EMA_EVERY steps, by the decay of that many steps. Its

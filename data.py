@@ -1,14 +1,22 @@
-"""MNIST for both twins: find, download, verify and parse the four IDX files; batch order.
+"""The data sets both twins train on, behind one loader; the batch order of every epoch.
 
 Pure NumPy and the standard library (no torch), so the NumPy twin runs without PyTorch.
 
-    x: (N, 784) float32 or float64, pixels / 255 in [0, 1]
-    y: (N,)     int64 class ids 0..9
+    load(name, data_dir, dtype, val_size) -> Dataset, name one of DATASETS:
+        mnist          the four IDX files of MNIST (found, downloaded, MD5-checked here)
+        fashion-mnist  the four IDX files of Zalando's Fashion-MNIST, the same way
+        kaggle         Kaggle's Digit Recognizer train.csv (data_kaggle.py reads it)
+        lines          16x16 images of one horizontal or vertical line (data_lines.py makes them)
 
-Where the files are looked for, in order: the `data_dir` argument (--data-dir), the MNIST_DIR
-environment variable, then the cache folder `data/` beside this file. In each folder both the
-plain layout (DIR/train-images-idx3-ubyte.gz) and torchvision's (DIR/MNIST/raw/...) are accepted,
-gzip-compressed or not. Missing files are downloaded into the first of those folders.
+    x: (N, H * W) float32 or float64, pixels / 255 in [0, 1], the image's rows one after another
+    y: (N,)       int64 class ids 0..C-1
+
+Where the IDX files are looked for: an explicit `data_dir` (--data-dir) alone, and it must hold
+them; otherwise the data set's environment variable (MNIST_DIR, FASHION_MNIST_DIR), then its
+cache folder beside this file (data/ for MNIST, data/fashion-mnist/). In each folder the plain
+layout (DIR/train-images-idx3-ubyte.gz) and torchvision's (DIR/MNIST/raw/...,
+DIR/FashionMNIST/raw/...) are accepted, gzip-compressed or not. Without an explicit folder,
+missing files are downloaded into the first of the others.
 """
 import gzip
 import hashlib
@@ -18,49 +26,120 @@ import sys
 import urllib.error
 import urllib.request
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 CACHE_DIR = Path(__file__).resolve().parent / "data"
-
-# The two mirrors torchvision uses, tried in turn.
-MIRRORS = (
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",
-    "http://yann.lecun.com/exdb/mnist/",
-)
-
-# name -> (MD5 of the .gz as the mirrors serve it, IDX magic number, item shape)
-FILES = {
-    "train-images-idx3-ubyte": ("f68b3c2dcbeaaa9fbdd348bbdeb94873", 2051, (28, 28)),
-    "train-labels-idx1-ubyte": ("d53e105ee54ea40749a09fcbcd1e9432", 2049, ()),
-    "t10k-images-idx3-ubyte": ("9fb629c4189551a2d022fa330f9573f3", 2051, (28, 28)),
-    "t10k-labels-idx1-ubyte": ("ec29112dd5afa0611ce80d1b7f02629c", 2049, ()),
-}
 
 
 class DataError(Exception):
     """A problem with the data files: the message names the file and what is wrong."""
 
 
+@dataclass(frozen=True)
+class Spec:
+    """What is known of a data set before it is loaded: enough to shape a network for it."""
+    name: str
+    title: str
+    image_shape: tuple       # (H, W)
+    classes: tuple           # class names, index = class id
+    read: Callable = field(repr=False)
+    # read(data_dir, allow_download) -> (train images (N, H, W) uint8, labels (N,),
+    #                                    test images, test labels, folder or None)
+
+    @property
+    def n_inputs(self):
+        return int(np.prod(self.image_shape))
+
+    @property
+    def n_classes(self):
+        return len(self.classes)
+
+
 @dataclass
-class MNIST:
-    x_train: np.ndarray  # (N_train, 784)
+class Dataset:
+    x_train: np.ndarray  # (N_train, H * W)
     y_train: np.ndarray  # (N_train,)
-    x_val: np.ndarray    # (N_val, 784), N_val = val_size (0 by default)
+    x_val: np.ndarray    # (N_val, H * W), N_val = val_size (0 by default)
     y_val: np.ndarray    # (N_val,)
-    x_test: np.ndarray   # (10000, 784)
-    y_test: np.ndarray   # (10000,)
-    folder: Path         # where the files were found
+    x_test: np.ndarray   # (N_test, H * W): the test set, or the held-out part of Kaggle's
+    y_test: np.ndarray   # (N_test,)
+    folder: Path         # where the files were found (None for a generated set)
+    spec: Spec
 
     def head(self, n_train, n_test=None):
         """The first n_train training (and n_test test) images only; views, no copies."""
-        return MNIST(self.x_train[:n_train], self.y_train[:n_train], self.x_val, self.y_val,
-                     self.x_test[:n_test], self.y_test[:n_test], self.folder)
+        return Dataset(self.x_train[:n_train], self.y_train[:n_train], self.x_val, self.y_val,
+                       self.x_test[:n_test], self.y_test[:n_test], self.folder, self.spec)
+
+    @property
+    def source(self):
+        """Where the images came from, for a run's first line."""
+        return str(self.folder) if self.folder else "generated"
 
 
-# --- parsing -------------------------------------------------------------------------------
+# --- the one loader ------------------------------------------------------------------------
+
+def load(name="mnist", data_dir=None, dtype="float32", val_size=0, allow_download=True):
+    """Data set `name` -> Dataset with pixels / 255 as `dtype`.
+
+    val_size > 0 holds out the *last* val_size training images as a validation set, the same
+    ones whatever the seed, so hyperparameters can be chosen without looking at the test set."""
+    spec = DATASETS[name]
+    x_train, y_train, x_test, y_test, folder = spec.read(data_dir, allow_download)
+    for xs, ys, split in ((x_train, y_train, "train"), (x_test, y_test, "test")):
+        if len(xs) != len(ys):
+            raise DataError(f"{folder}: {split} images hold {len(xs)} items "
+                            f"but {split} labels hold {len(ys)}")
+        if ys.size and ys.max() >= spec.n_classes:
+            raise DataError(f"{folder}: {split} labels hold a class id {ys.max()} "
+                            f"> {spec.n_classes - 1}")
+    if not 0 <= val_size < len(x_train):
+        raise DataError(f"val_size {val_size} must be in [0, {len(x_train)})")
+    n = len(x_train) - val_size
+    return Dataset(to_float(x_train[:n], dtype), y_train[:n].astype(np.int64),
+                   to_float(x_train[n:], dtype), y_train[n:].astype(np.int64),
+                   to_float(x_test, dtype), y_test.astype(np.int64), folder, spec)
+
+
+def load_mnist(data_dir=None, dtype="float32", val_size=0, allow_download=True):
+    return load("mnist", data_dir, dtype, val_size, allow_download)
+
+
+def to_float(images, dtype="float32"):
+    """uint8 (N, H, W) -> (N, H * W) pixels / 255."""
+    x = images.reshape(len(images), int(np.prod(images.shape[1:]))).astype(dtype)
+    x /= 255
+    return x
+
+
+def check_folder(data_dir):
+    """DataError unless an explicit --data-dir (None: not given) is a folder."""
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise DataError(f"--data-dir {data_dir} is not a folder")
+
+
+def batch_order(n, batch_size, seed, epoch):
+    """The minibatches of one epoch: a list of index arrays, (batch_size,) each, the last
+    possibly shorter. A pure function of (n, batch_size, seed, epoch), so both twins, in any
+    process, see the same batches in the same order."""
+    perm = np.random.default_rng([seed, epoch]).permutation(n)
+    return [perm[i:i + batch_size] for i in range(0, n, batch_size)]
+
+
+# --- IDX files: parsing --------------------------------------------------------------------
+
+# name -> (IDX magic number, item shape): the same four names for MNIST and Fashion-MNIST
+FILES = {
+    "train-images-idx3-ubyte": (2051, (28, 28)),
+    "train-labels-idx1-ubyte": (2049, ()),
+    "t10k-images-idx3-ubyte": (2051, (28, 28)),
+    "t10k-labels-idx1-ubyte": (2049, ()),
+}
+
 
 def read_idx(path, magic, item_shape):
     """One IDX file (gzip or plain) -> uint8 array (count, *item_shape); DataError if malformed."""
@@ -93,26 +172,56 @@ def parse_idx(raw, magic, item_shape, name="IDX data"):
     return np.frombuffer(raw, np.uint8, offset=header).reshape(count, *item_shape)
 
 
-# --- finding and downloading ---------------------------------------------------------------
+# --- IDX files: finding and downloading ----------------------------------------------------
 
-def search_dirs(data_dir=None):
-    """Folders searched, in order: data_dir, $MNIST_DIR, the cache folder."""
-    dirs = [Path(d) for d in (data_dir, os.environ.get("MNIST_DIR")) if d]
-    return dirs + [CACHE_DIR]
+@dataclass(frozen=True)
+class IdxSource:
+    """Where one IDX data set's four files live and how to check them."""
+    title: str
+    env: str                 # environment variable naming a folder of the files
+    cache: str               # folder under CACHE_DIR ("" for CACHE_DIR itself)
+    torchvision: str         # torchvision's folder name: DIR/<torchvision>/raw/
+    mirrors: tuple           # base URLs, tried in turn
+    md5s: dict               # file name -> MD5 of the .gz as the mirrors serve it
+
+    def search_dirs(self, data_dir=None):
+        """Folders searched, in order: data_dir alone if given, else $env, then the cache."""
+        if data_dir is not None:
+            return [Path(data_dir)]
+        env = os.environ.get(self.env)
+        return ([Path(env)] if env else []) + [CACHE_DIR / self.cache]
 
 
-def _locate(folder, name):
-    for sub in (folder, folder / "MNIST" / "raw"):
+MNIST = IdxSource(
+    "MNIST", "MNIST_DIR", "", "MNIST",
+    mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/",    # torchvision's two, in turn
+             "http://yann.lecun.com/exdb/mnist/"),
+    md5s={"train-images-idx3-ubyte": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+          "train-labels-idx1-ubyte": "d53e105ee54ea40749a09fcbcd1e9432",
+          "t10k-images-idx3-ubyte": "9fb629c4189551a2d022fa330f9573f3",
+          "t10k-labels-idx1-ubyte": "ec29112dd5afa0611ce80d1b7f02629c"})
+
+FASHION_MNIST = IdxSource(
+    "Fashion-MNIST", "FASHION_MNIST_DIR", "fashion-mnist", "FashionMNIST",
+    mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),  # torchvision's
+    md5s={"train-images-idx3-ubyte": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+          "train-labels-idx1-ubyte": "25c81989df183df01b3e8a0aad5dffbe",
+          "t10k-images-idx3-ubyte": "bef4ecab320f06d8554ea6380940ec79",
+          "t10k-labels-idx1-ubyte": "bb300cfdad3c16e7a12a480ee83cd310"})
+
+
+def _locate(source, folder, name):
+    for sub in (folder, folder / source.torchvision / "raw"):
         for candidate in (sub / f"{name}.gz", sub / name):
             if candidate.is_file():
                 return candidate
     return None
 
 
-def find_files(data_dir=None):
-    """The first folder holding all four files -> {name: path}, or None."""
-    for folder in search_dirs(data_dir):
-        paths = {name: _locate(folder, name) for name in FILES}
+def find_files(source, data_dir=None):
+    """The first folder holding all four files -> (folder, {name: path}), or None."""
+    for folder in source.search_dirs(data_dir):
+        paths = {name: _locate(source, folder, name) for name in FILES}
         if all(paths.values()):
             return folder, paths
     return None
@@ -170,74 +279,81 @@ def _fetch(url, part, timeout):
         raise OSError(f"connection closed after {written} of {expected} bytes")
 
 
-def download(folder, mirrors=None, log=print):
-    """Download the four files into `folder` (MD5-checked), from `mirrors` or MIRRORS."""
-    folder, mirrors = Path(folder), mirrors or MIRRORS
+def download(source, folder, log=print):
+    """Download the four files of `source` into `folder` (MD5-checked), from its mirrors."""
+    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    for name, (md5, _, _) in FILES.items():
+    for name, md5 in source.md5s.items():
         dest = folder / f"{name}.gz"
         if not dest.exists():
-            log(f"downloading {name}.gz into {folder}", file=sys.stderr)
-            download_file([m + f"{name}.gz" for m in mirrors], dest, md5)
+            log(f"downloading {source.title} {name}.gz into {folder}", file=sys.stderr)
+            download_file([m + f"{name}.gz" for m in source.mirrors], dest, md5)
 
 
-def locate_or_download(data_dir=None, allow_download=True, mirrors=None):
-    found = find_files(data_dir)
+def locate_or_download(source, data_dir=None, allow_download=True):
+    """(folder, {name: path}) of the four files; DataError saying where it looked and what to
+    do. An explicit data_dir must hold them: it is never downloaded into or looked past."""
+    check_folder(data_dir)
+    found = find_files(source, data_dir)
+    names = ", ".join(f"{name}.gz" for name in FILES)
+    if found is None and data_dir is not None:
+        missing = [f"{n}.gz" for n in FILES if _locate(source, Path(data_dir), n) is None]
+        raise DataError(f"--data-dir {data_dir} holds no {source.title} files (missing "
+                        f"{', '.join(missing)}; looked in it and in {source.torchvision}/raw/); "
+                        f"put them there, or leave out --data-dir to use ${source.env} or to "
+                        f"download into {CACHE_DIR / source.cache}")
     if found is None and allow_download:
-        target = search_dirs(data_dir)[0]
+        target = source.search_dirs()[0]
         try:
-            download(target, mirrors)
+            download(source, target)
         except (DataError, OSError) as e:
-            searched = ", ".join(str(d) for d in search_dirs(data_dir))
-            raise DataError(f"MNIST not found (searched {searched}) and the download failed "
-                            f"({e}). Put the four files train-images-idx3-ubyte.gz, "
-                            f"train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
-                            f"t10k-labels-idx1-ubyte.gz in one of those folders, or point "
-                            f"--data-dir or MNIST_DIR at them")
-        found = find_files(data_dir)
+            searched = ", ".join(str(d) for d in source.search_dirs())
+            raise DataError(f"{source.title} not found (searched {searched}) and the download "
+                            f"failed ({e}). Put the four files {names} in one of those "
+                            f"folders, or point --data-dir or {source.env} at them")
+        found = find_files(source)
     if found is None:
-        searched = ", ".join(str(d) for d in search_dirs(data_dir))
-        raise DataError(f"MNIST not found (searched {searched})")
+        searched = ", ".join(str(d) for d in source.search_dirs(data_dir))
+        raise DataError(f"{source.title} not found (searched {searched})")
     return found
 
 
-# --- the data set --------------------------------------------------------------------------
-
-def load_mnist(data_dir=None, dtype="float32", val_size=0, allow_download=True):
-    """The four files -> MNIST with pixels / 255 as `dtype`.
-
-    val_size > 0 holds out the *last* val_size training images as a validation set, the same
-    ones whatever the seed, so hyperparameters can be chosen without looking at the test set."""
-    folder, paths = locate_or_download(data_dir, allow_download)
-    arrays = {name: read_idx(paths[name], magic, shape)
-              for name, (_, magic, shape) in FILES.items()}
-    x_train, y_train, x_test, y_test = (
-        arrays["train-images-idx3-ubyte"], arrays["train-labels-idx1-ubyte"],
-        arrays["t10k-images-idx3-ubyte"], arrays["t10k-labels-idx1-ubyte"])
-    for xs, ys, split in ((x_train, y_train, "train"), (x_test, y_test, "t10k")):
-        if len(xs) != len(ys):
-            raise DataError(f"{folder}: {split} images hold {len(xs)} items "
-                            f"but {split} labels hold {len(ys)}")
-        if ys.size and ys.max() > 9:
-            raise DataError(f"{folder}: {split} labels hold a class id {ys.max()} > 9")
-    if not 0 <= val_size < len(x_train):
-        raise DataError(f"val_size {val_size} must be in [0, {len(x_train)})")
-    n = len(x_train) - val_size
-    return MNIST(to_float(x_train[:n], dtype), y_train[:n].astype(np.int64),
-                 to_float(x_train[n:], dtype), y_train[n:].astype(np.int64),
-                 to_float(x_test, dtype), y_test.astype(np.int64), folder)
+def read_idx_set(source, data_dir, allow_download):
+    """The four files of `source` -> train and test arrays (a Spec.read)."""
+    folder, paths = locate_or_download(source, data_dir, allow_download)
+    x_train, y_train, x_test, y_test = (read_idx(paths[name], magic, shape)
+                                        for name, (magic, shape) in FILES.items())
+    return x_train, y_train, x_test, y_test, folder
 
 
-def to_float(images, dtype="float32"):
-    """uint8 (N, 28, 28) -> (N, 784) pixels / 255."""
-    x = images.reshape(len(images), 784).astype(dtype)
-    x /= 255
-    return x
+def read_mnist(data_dir, allow_download):
+    return read_idx_set(MNIST, data_dir, allow_download)
 
 
-def batch_order(n, batch_size, seed, epoch):
-    """The minibatches of one epoch: a list of index arrays, (batch_size,) each, the last
-    possibly shorter. A pure function of (n, batch_size, seed, epoch), so both twins, in any
-    process, see the same batches in the same order."""
-    perm = np.random.default_rng([seed, epoch]).permutation(n)
-    return [perm[i:i + batch_size] for i in range(0, n, batch_size)]
+def read_fashion_mnist(data_dir, allow_download):
+    return read_idx_set(FASHION_MNIST, data_dir, allow_download)
+
+
+# --- the other sources, imported when asked for (pandas is slow to import) -----------------
+
+def read_kaggle(data_dir, allow_download):
+    import data_kaggle
+    return data_kaggle.read_labelled(data_dir)
+
+
+def read_lines(data_dir, allow_download):
+    if data_dir is not None:
+        raise DataError("--dataset lines is generated from its seed; it takes no --data-dir")
+    import data_lines
+    return data_lines.generate()
+
+
+DIGITS = tuple(str(d) for d in range(10))
+DATASETS = {spec.name: spec for spec in (
+    Spec("mnist", "MNIST", (28, 28), DIGITS, read_mnist),
+    Spec("fashion-mnist", "Fashion-MNIST", (28, 28),
+         ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+          "Bag", "Ankle boot"), read_fashion_mnist),
+    Spec("kaggle", "Kaggle Digit Recognizer", (28, 28), DIGITS, read_kaggle),
+    Spec("lines", "lines", (16, 16), ("horizontal", "vertical"), read_lines),
+)}

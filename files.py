@@ -3,7 +3,8 @@
 Every file is written to a temporary file in the same folder and renamed over the target, so
 a crash or Ctrl-C at any moment leaves the old file or the new one, never half of one.
 Weights are one .npz format for both twins: the arrays W1, b1, ..., WL, bL of the weights
-contract (W_i as (n_out, n_in)), plus `config`, the JSON of the Config that produced them.
+contract (W_i as (n_out, n_in)), plus `config`, the JSON of the Config that produced them
+(its `dataset` says which data set's inputs and classes the weights take and give).
 """
 import json
 import os
@@ -12,6 +13,22 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+
+
+# A temporary file is created readable by its owner alone; the renamed result gets the mode an
+# ordinary open() would have given it.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+ROOT = Path(__file__).resolve().parent
+
+
+def results_folder(dataset, base=None):
+    """Where compare.py and tune.py write a data set's tables and pictures: MNIST's in
+    learning_curves/ (or `base`), every other data set's in a folder of its own inside it."""
+    base = Path(base) if base else ROOT / "learning_curves"
+    return base if dataset == "mnist" else base / dataset
 
 
 class FileError(Exception):
@@ -30,6 +47,7 @@ def atomic_write(path, write):
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
@@ -54,7 +72,7 @@ def check_writable(path):
 
 
 def save_weights(path, params, config=None):
-    """params {"W1": (h1, 784), ...} (+ the config dict) -> .npz at `path`, atomically."""
+    """params {"W1": (h1, n_inputs), ...} (+ the config dict) -> .npz at `path`, atomically."""
     for name, a in params.items():
         if not np.all(np.isfinite(a)):
             raise FileError(f"refusing to save {path}: {name} holds NaN or inf")
@@ -82,7 +100,9 @@ def load_weights(path):
         raise FileError(f"{path}: keys do not form W1, b1, ..., W{n_layers}, b{n_layers}"
                         + (f"; missing {', '.join(missing)}" if missing else "")
                         + (f"; unexpected {', '.join(extra)}" if extra else ""))
-    n_in = 784
+    import data
+    spec = data.DATASETS.get(config.get("dataset", "mnist"))    # older files: MNIST's
+    n_in = spec.n_inputs if spec else arrays["W1"].shape[-1]
     for i in range(1, n_layers + 1):
         W, b = arrays[f"W{i}"], arrays[f"b{i}"]
         if W.ndim != 2 or W.shape[1] != n_in or b.shape != W.shape[:1]:
@@ -93,9 +113,25 @@ def load_weights(path):
         if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
             raise FileError(f"{path}: W{i} or b{i} holds NaN or inf")
         n_in = W.shape[0]
-    if n_in != 10:
-        raise FileError(f"{path}: the last layer has {n_in} outputs, expected 10")
+    if spec and n_in != spec.n_classes:
+        raise FileError(f"{path}: the last layer has {n_in} outputs; {spec.name}, which it "
+                        f"was trained on, has {spec.n_classes} classes")
     return arrays, config
+
+
+def check_fits(path, params, config, spec):
+    """FileError if the weights cannot take spec's images or give its classes; a warning
+    (returned, one line, or None) if they fit but were trained on another data set."""
+    n_in, n_out = params["W1"].shape[1], params[f"W{len(params) // 2}"].shape[0]
+    trained_on = config.get("dataset", "mnist")        # files from before data sets were named
+    if (n_in, n_out) != (spec.n_inputs, spec.n_classes):
+        raise FileError(f"{path} takes {n_in} inputs and gives {n_out} classes (trained on "
+                        f"{trained_on}); {spec.name} has {spec.n_inputs} inputs "
+                        f"({'x'.join(map(str, spec.image_shape))}) and {spec.n_classes} classes")
+    if trained_on != spec.name:
+        return (f"warning: {path} was trained on {trained_on}, not {spec.name}; its shapes fit, "
+                f"so it runs, but its predictions mean {trained_on}'s classes")
+    return None
 
 
 def replace_between(path, start, end, section):

@@ -1,10 +1,13 @@
-"""Show a trained model on one digit: drawn in the terminal, with both twins' probabilities.
+"""Show a trained model on one image: drawn in the terminal, with both twins' probabilities;
+or write Kaggle's submission file.
 
-    python predict.py --weights w.npz --random          # a random test digit
-    python predict.py --weights w.npz --index 42        # test digit 42
-    python predict.py --weights w.npz --image my7.png   # your own 28x28 grayscale PNG
+    python predict.py --weights w.npz --random          # a random test image
+    python predict.py --weights w.npz --index 42        # test image 42
+    python predict.py --weights w.npz --image my7.png   # your own grayscale PNG, 28x28
+    python predict.py --dataset kaggle --weights w.npz --data-dir DIR --submission sub.csv
 
-Torch is optional here: without it only the NumPy twin's column is shown.
+The data set is the one the weights were trained on unless --dataset says otherwise. Torch is
+optional here: without it only the NumPy twin's column is shown.
 """
 import cli  # first of all: it sets how OpenBLAS's threads idle, before NumPy loads
 
@@ -23,35 +26,48 @@ SHADES = " .:-=+*#%@"
 def parse(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", required=True, help=".npz from main_np.py or main_torch.py")
+    parser.add_argument("--dataset", choices=tuple(data.DATASETS),
+                        help="the data set (default: the one the weights were trained on)")
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--index", type=int, help="index of a test image (0-9999)")
+    which.add_argument("--index", type=int, help="index of a test image")
     which.add_argument("--random", action="store_true", help="a random test image (the default)")
-    which.add_argument("--image", help="a 28x28 grayscale PNG: white on black or black on white")
+    which.add_argument("--image", help="a grayscale PNG of the data set's image size: white on "
+                                       "black or black on white")
+    which.add_argument("--submission", metavar="FILE",
+                       help="--dataset kaggle: label every image of test.csv and write Kaggle's "
+                            "submission file (ImageId,Label)")
     parser.add_argument("--seed", type=int, help="seed of --random")
     parser.add_argument("--data-dir")
-    return parser, parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.submission:
+        try:
+            files.check_writable(args.submission)
+        except files.FileError as e:
+            parser.error(f"--submission: {e}")
+    return parser, args
 
 
 def ascii_art(image):
-    """(28, 28) in [0, 1] -> lines of shades, each pixel two characters wide (square-ish)."""
+    """(H, W) in [0, 1] -> lines of shades, each pixel two characters wide (square-ish)."""
     levels = np.minimum((image * len(SHADES)).astype(int), len(SHADES) - 1)
     return ["".join(SHADES[v] * 2 for v in row) for row in levels]
 
 
-def read_png(path):
-    """A 28x28 PNG -> (784,) float32 in [0, 1], white digit on black (as MNIST)."""
+def read_png(path, shape=(28, 28)):
+    """A PNG of `shape` (H, W) -> (H * W,) float32 in [0, 1], white on black (as MNIST)."""
     from PIL import Image, UnidentifiedImageError
     try:
         with Image.open(path) as img:
             gray = np.asarray(img.convert("L"), np.float32) / 255
     except (OSError, UnidentifiedImageError) as e:
         raise files.FileError(f"{path}: not a readable image ({e})")
-    if gray.shape != (28, 28):
+    if gray.shape != tuple(shape):
         raise files.FileError(f"{path}: the image is {gray.shape[1]}x{gray.shape[0]} pixels; "
-                              f"MNIST digits are 28x28 (resize it first)")
+                              f"this data set's images are {shape[1]}x{shape[0]} (resize it "
+                              f"first)")
     if np.median(gray) > 0.5:          # mostly light: a dark digit on white paper
         gray = 1 - gray
-    return gray.reshape(784)
+    return gray.reshape(-1)
 
 
 def softmax(logits):
@@ -60,7 +76,7 @@ def softmax(logits):
 
 
 def probabilities(params, x):
-    """{twin name: (10,) probabilities} from each twin that can be imported."""
+    """{twin name: (C,) probabilities} from each twin that can be imported."""
     out = {"NumPy": softmax(mlp_np.MLP(params).logits(x[None].copy())[0].astype(np.float64))}
     try:
         import mlp_torch
@@ -71,32 +87,70 @@ def probabilities(params, x):
     return out
 
 
+def labels_of(params, x, batch=10_000):
+    """{twin name: (N,) predicted class ids} for the images x (N, D), from each twin there is."""
+    numpy_model = mlp_np.MLP(params)
+    out = {"NumPy": np.concatenate([numpy_model.logits(x[i:i + batch]).argmax(1)
+                                    for i in range(0, len(x), batch)])}
+    try:
+        import mlp_torch
+    except ImportError:
+        return out
+    model = mlp_torch.MLP(params)
+    out["PyTorch"] = np.concatenate([model.logits(model.asarray(x[i:i + batch])).numpy().argmax(1)
+                                     for i in range(0, len(x), batch)])
+    return out
+
+
+def write_submission(args, params):
+    """Label test.csv with the NumPy twin and write the submission; say how the twins differ."""
+    import data_kaggle
+    x = data.to_float(data_kaggle.read_unlabelled(args.data_dir))
+    labels = labels_of(params, x)
+    files.write_text(args.submission, data_kaggle.submission_text(labels["NumPy"]))
+    agree = "" if len(labels) == 1 else \
+        f"; the PyTorch twin labels {int((labels['PyTorch'] != labels['NumPy']).sum())} differently"
+    print(f"wrote {args.submission}: {len(x)} images labelled by the NumPy twin{agree}")
+    return 0
+
+
 def main(argv=None):
     parser, args = parse(argv)
     try:
-        params, _ = files.load_weights(args.weights)
+        params, saved_config = files.load_weights(args.weights)
+        args.dataset = args.dataset or saved_config.get("dataset", "mnist")
+        spec = data.DATASETS[args.dataset]
+        warning = files.check_fits(args.weights, params, saved_config, spec)
+        if warning:
+            print(warning, file=sys.stderr)
+        if args.submission and args.dataset != "kaggle":
+            parser.error(f"--submission is for --dataset kaggle, not {args.dataset}")
         params = {k: v.astype(np.float32) for k, v in params.items()}
+        if args.submission:
+            return write_submission(args, params)
         if args.image:
-            x, label, title = read_png(args.image), None, args.image
+            x, label, title = read_png(args.image, spec.image_shape), None, args.image
         else:
-            test = data.load_mnist(args.data_dir)
+            test = data.load(args.dataset, args.data_dir)
             n = len(test.y_test)
             if args.index is not None and not 0 <= args.index < n:
                 parser.error(f"--index must be in 0..{n - 1}, got {args.index}")
             index = args.index if args.index is not None else \
                 int(np.random.default_rng(args.seed).integers(n))
             x, label, title = test.x_test[index], int(test.y_test[index]), f"test image {index}"
-        print(title)
-        print("\n".join(ascii_art(x.reshape(28, 28))))
+        print(f"{spec.title} {title}")
+        print("\n".join(ascii_art(x.reshape(spec.image_shape))))
         probs = probabilities(params, x)
         names = list(probs)
-        print("class  " + "  ".join(f"{n:>8}" for n in names))
-        for c in range(10):
+        width = max(len(c) for c in spec.classes)
+        print(f"class  {'':{width}}  " + "  ".join(f"{n:>8}" for n in names))
+        for c, class_name in enumerate(spec.classes):
             marks = "  ".join(f"{probs[n][c]:8.4f}" for n in names)
             best = " <" if any(np.argmax(probs[n]) == c for n in names) else ""
-            print(f"{c:>5}  {marks}{best}")
-        guesses = ", ".join(f"{n} says {int(np.argmax(p))}" for n, p in probs.items())
-        print(guesses + (f"; true label {label}" if label is not None else ""))
+            print(f"{c:>5}  {class_name:{width}}  {marks}{best}")
+        said = lambda c: f"{c} ({spec.classes[c]})" if spec.classes[c] != str(c) else str(c)
+        guesses = ", ".join(f"{n} says {said(int(np.argmax(p)))}" for n, p in probs.items())
+        print(guesses + (f"; true label {said(label)}" if label is not None else ""))
         return 0
     except (data.DataError, files.FileError) as e:
         return cli.fail(str(e))

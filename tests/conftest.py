@@ -1,4 +1,5 @@
-"""Shared fixtures: the real MNIST (through MNIST_DIR) and small helpers."""
+"""Shared fixtures: the real MNIST and Fashion-MNIST (through MNIST_DIR and FASHION_MNIST_DIR,
+defaulting to ../shared/datasets/), Kaggle-format CSVs made from MNIST, and small helpers."""
 import os
 import sys
 from pathlib import Path
@@ -8,9 +9,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SHARED_MNIST = ROOT.parent / "shared" / "datasets" / "mnist"
-if "MNIST_DIR" not in os.environ and SHARED_MNIST.is_dir():
-    os.environ["MNIST_DIR"] = str(SHARED_MNIST)
+for env, folder in (("MNIST_DIR", "mnist"), ("FASHION_MNIST_DIR", "fashion-mnist")):
+    shared = ROOT.parent / "shared" / "datasets" / folder
+    if env not in os.environ and shared.is_dir():
+        os.environ[env] = str(shared)
 
 
 def rel_err(a, b):
@@ -21,9 +23,31 @@ def rel_err(a, b):
     return np.abs(a - b).max() / scale
 
 
+def real(name, dtype="float64"):
+    import data
+    source = {"mnist": data.MNIST, "fashion-mnist": data.FASHION_MNIST}[name]
+    if data.find_files(source) is None:
+        pytest.skip(f"the real {source.title} is not here: set {source.env} (see README)")
+    return data.load(name, dtype=dtype, allow_download=False)
+
+
 @pytest.fixture(scope="session")
 def mnist():
-    import data
-    if data.find_files() is None:
-        pytest.skip("the real MNIST is not here: set MNIST_DIR (see README)")
-    return data.load_mnist(dtype="float64")
+    return real("mnist")
+
+
+@pytest.fixture(scope="session")
+def fashion():
+    return real("fashion-mnist", "float32")
+
+
+@pytest.fixture(scope="session")
+def kaggle_dir(tmp_path_factory, mnist):
+    """train.csv (1,000 labelled rows) and test.csv (300 rows) in Kaggle's format, from the
+    real MNIST images, so that what is read back can be held against the IDX files."""
+    import data_kaggle
+    folder = tmp_path_factory.mktemp("kaggle")
+    images = np.round(mnist.x_train[:1300] * 255).astype(np.uint8).reshape(-1, 28, 28)
+    (folder / "train.csv").write_text(data_kaggle.csv_text(images[:1000], mnist.y_train[:1000]))
+    (folder / "test.csv").write_text(data_kaggle.csv_text(images[1000:]))
+    return folder

@@ -25,7 +25,7 @@ def tiny_mnist(n_train=600, n_test=100, seed=0):
               "train-labels-idx1-ubyte": rng.integers(0, 10, n_train),
               "t10k-images-idx3-ubyte": rng.integers(0, 256, (n_test, 28, 28)),
               "t10k-labels-idx1-ubyte": rng.integers(0, 10, n_test)}
-    return {name: idx_bytes(a, data.FILES[name][1]) for name, a in arrays.items()}
+    return {name: idx_bytes(a, data.FILES[name][0]) for name, a in arrays.items()}
 
 
 def write_mnist(folder, files=None, compress=True):

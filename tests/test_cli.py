@@ -92,10 +92,11 @@ def test_divergence_stops_with_advice_and_saves_nothing(tiny, tmp_path):
 
 
 def test_missing_data_and_no_network(tmp_path):
-    patch = (f"import data; data.CACHE_DIR = __import__('pathlib').Path({str(tmp_path / 'c')!r})"
-             f"; data.MIRRORS = ('http://127.0.0.1:9/',)")
-    env = {k: v for k, v in os.environ.items() if k != "MNIST_DIR"}
-    r = run("main_np.py", *TINY, "--data-dir", str(tmp_path / "d"), patch=patch, env=env)
+    patch = (f"import data, dataclasses; data.CACHE_DIR = __import__('pathlib').Path("
+             f"{str(tmp_path / 'c')!r}); data.MNIST = dataclasses.replace(data.MNIST, "
+             f"mirrors=('http://127.0.0.1:9/',))")
+    env = dict(os.environ, MNIST_DIR=str(tmp_path / "d"))
+    r = run("main_np.py", *TINY, patch=patch, env=env)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "MNIST not found" in r.stderr and str(tmp_path / "d") in r.stderr
     assert "--data-dir or MNIST_DIR" in r.stderr
@@ -161,7 +162,7 @@ def test_reported_test_accuracy_matches_an_independent_forward_pass(mnist, tmp_p
     ("not gzip", "t10k-images-idx3-ubyte.gz: cannot read or decompress"),
     ("magic", "IDX magic number is 2049, expected 2051"),
     ("count", "header says 100 items"),
-    ("disagree", "t10k images hold 100 items but t10k labels hold 99"),
+    ("disagree", "test images hold 100 items but test labels hold 99"),
 ])
 def test_bad_data_files_exit_1_naming_the_problem(tmp_path, damage, message):
     from helpers import idx_bytes, tiny_mnist

@@ -1,4 +1,5 @@
 """compare.py: a quick run writes every file, the README changes only between its markers."""
+import re
 import shutil
 
 import numpy as np
@@ -18,6 +19,10 @@ text before
 <!-- results:start -->
 old results
 <!-- results:end -->
+text between
+<!-- datasets:start -->
+old table
+<!-- datasets:end -->
 text after
 """
 
@@ -58,9 +63,9 @@ def test_float64_twins_agree_at_every_step(quick):
 def test_readme_changes_only_between_markers_and_is_stable(quick):
     out, readme, _ = quick
     text = readme.read_text()
-    before, after = README.split("old results\n")
-    assert text.startswith(before) and text.endswith(after)
-    assert "old results" not in text and "| numpy" in text and "NumPy 2." in text
+    before, between, after = re.split("old results\n|old table\n", README)
+    assert text.startswith(before) and text.endswith(after) and between in text
+    assert "old results" not in text and "old table" not in text and "| numpy" in text and "NumPy 2." in text
     # the same results rendered again leave the file byte-identical
     results, parity = pd.read_csv(out / "results.csv"), pd.read_csv(out / "parity.csv")
     from config import Config

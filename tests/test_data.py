@@ -1,6 +1,7 @@
 """The data module: IDX parsing, where files are looked for, downloading, batch order."""
 import gzip
 import hashlib
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -53,11 +54,11 @@ def test_search_order_and_torchvision_layout(tmp_path, monkeypatch):
     write_mnist(cache, tiny_mnist(seed=3))
     monkeypatch.setattr(data, "CACHE_DIR", cache)
     monkeypatch.setenv("MNIST_DIR", str(b))
-    assert data.find_files(a)[0] == a                          # --data-dir first
-    assert data.find_files(None)[0] == b                       # then MNIST_DIR
-    assert data.find_files(tmp_path / "empty")[0] == b
+    assert data.find_files(data.MNIST, a)[0] == a              # --data-dir, and it alone
+    assert data.find_files(data.MNIST, tmp_path / "empty") is None
+    assert data.find_files(data.MNIST, None)[0] == b           # else MNIST_DIR
     monkeypatch.delenv("MNIST_DIR")
-    assert data.find_files(None)[0] == cache                   # then the cache
+    assert data.find_files(data.MNIST, None)[0] == cache       # then the cache
     ds = data.load_mnist(b, allow_download=False)
     assert ds.x_train.shape == (600, 784)
 
@@ -93,20 +94,21 @@ def test_batch_order_is_a_pure_function_of_seed_and_epoch():
 # --- the downloader, against a mirror on 127.0.0.1 ------------------------------------------
 
 @pytest.fixture
-def served(monkeypatch):
-    """The tiny data set gzipped, with FILES' MD5s set to theirs (as the real ones are)."""
+def served():
+    """The tiny data set gzipped, and an MNIST source whose MD5s are theirs (as the real ones
+    are), with no mirrors yet: (files, source)."""
     gz = {f"{name}.gz": gzip.compress(raw, mtime=0) for name, raw in tiny_mnist().items()}
-    files = {name: (hashlib.md5(gz[f"{name}.gz"]).hexdigest(), magic, shape)
-             for name, (_, magic, shape) in data.FILES.items()}
-    monkeypatch.setattr(data, "FILES", files)
-    return gz
+    md5s = {name: hashlib.md5(gz[f"{name}.gz"]).hexdigest() for name in data.FILES}
+    return gz, replace(data.MNIST, md5s=md5s, mirrors=())
 
 
 def test_download_from_second_mirror_when_first_serves_corrupt_bytes(tmp_path, served):
+    served, source = served
     bad = Mirror({k: v[:-10] + b"0123456789" for k, v in served.items()})
     good = Mirror(served)
     try:
-        data.download(tmp_path, mirrors=(bad.url, good.url), log=lambda *a, **k: None)
+        data.download(replace(source, mirrors=(bad.url, good.url)), tmp_path,
+                      log=lambda *a, **k: None)
     finally:
         bad.close(), good.close()
     for name, body in served.items():
@@ -116,20 +118,23 @@ def test_download_from_second_mirror_when_first_serves_corrupt_bytes(tmp_path, s
 
 
 def test_corrupt_everywhere_leaves_no_file(tmp_path, served):
+    served, source = served
     bad = Mirror({k: v[:-1] + b"!" for k, v in served.items()})
     try:
         with pytest.raises(data.DataError, match="MD5 mismatch"):
-            data.download(tmp_path, mirrors=(bad.url,), log=lambda *a, **k: None)
+            data.download(replace(source, mirrors=(bad.url,)), tmp_path,
+                          log=lambda *a, **k: None)
     finally:
         bad.close()
     assert list(tmp_path.iterdir()) == []
 
 
 def test_broken_transfer_is_resumed_with_a_range_request(tmp_path, served):
+    served, source = served
     name = "train-images-idx3-ubyte.gz"
     mirror = Mirror(served, cut_after=1000)
     try:
-        data.download_file([mirror.url + name], tmp_path / name, data.FILES[name[:-3]][0])
+        data.download_file([mirror.url + name], tmp_path / name, source.md5s[name[:-3]])
     finally:
         mirror.close()
     assert (tmp_path / name).read_bytes() == served[name]
@@ -138,15 +143,37 @@ def test_broken_transfer_is_resumed_with_a_range_request(tmp_path, served):
 
 def test_no_network_says_where_it_looked_and_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "CACHE_DIR", tmp_path / "cache")
-    monkeypatch.delenv("MNIST_DIR", raising=False)
+    mine = tmp_path / "mine"
+    monkeypatch.setenv("MNIST_DIR", str(mine))
     mirror = Mirror({})                                          # nothing is served
-    monkeypatch.setattr(data, "MIRRORS", (mirror.url,))
+    monkeypatch.setattr(data, "MNIST", replace(data.MNIST, mirrors=(mirror.url,)))
     try:
         with pytest.raises(data.DataError) as err:
-            data.load_mnist(tmp_path / "mine")
+            data.load_mnist()
     finally:
         mirror.close()
     message = str(err.value)
-    assert str(tmp_path / "mine") in message and str(tmp_path / "cache") in message
+    assert str(mine) in message and str(tmp_path / "cache") in message
     assert "--data-dir or MNIST_DIR" in message and "\n" not in message
     assert not any(p.is_file() for p in tmp_path.rglob("*"))
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist", "kaggle"])
+def test_an_explicit_data_dir_is_never_looked_past(tmp_path, name):
+    # the real files are found through the environment (conftest), so a fallback would succeed
+    with pytest.raises(data.DataError, match=f"--data-dir {tmp_path / 'nope'} is not a folder"):
+        data.load(name, tmp_path / "nope", allow_download=False)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(data.DataError, match="is not a folder"):
+        data.load(name, tmp_path / "file", allow_download=False)
+    with pytest.raises(data.DataError, match=f"{tmp_path}") as err:
+        data.load(name, tmp_path, allow_download=True)          # never downloaded into either
+    assert "\n" not in str(err.value) and not list(tmp_path.glob("*.gz*"))
+
+
+def test_an_explicit_data_dir_names_the_missing_files(tmp_path):
+    write_mnist(tmp_path)
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(data.DataError, match=r"holds no MNIST files \(missing "
+                                             r"t10k-labels-idx1-ubyte.gz;"):
+        data.load("mnist", tmp_path)

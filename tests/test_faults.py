@@ -141,10 +141,10 @@ def test_predict_draws_the_digit_and_both_twins_agree(mnist, weights):
     r = run("predict.py", "--weights", str(weights), "--index", "7")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0] == "test image 7" and len(lines[1]) == 56 and len(lines[28]) == 56
+    assert lines[0] == "MNIST test image 7" and len(lines[1]) == 56 and len(lines[28]) == 56
     assert "@" in "".join(lines[1:29])                        # the digit's ink
     assert "NumPy" in lines[29] and "PyTorch" in lines[29]
-    probs = np.array([[float(v) for v in line.split()[1:3]] for line in lines[30:40]])
+    probs = np.array([[float(v) for v in line.split()[2:4]] for line in lines[30:40]])
     assert np.allclose(probs.sum(0), 1, atol=1e-3) and np.allclose(probs[:, 0], probs[:, 1], atol=1e-4)
     assert lines[-1].endswith(f"true label {int(mnist.y_test[7])}")
 
@@ -161,7 +161,7 @@ def test_predict_own_png_either_polarity(mnist, weights, tmp_path):
     assert outputs[0] == outputs[1]                           # the inverted one is detected
     Image.fromarray(np.zeros((32, 32), np.uint8)).save(tmp_path / "big.png")
     r = run("predict.py", "--weights", str(weights), "--image", str(tmp_path / "big.png"))
-    assert r.returncode == 1 and "is 32x32 pixels; MNIST digits are 28x28" in r.stderr
+    assert r.returncode == 1 and "is 32x32 pixels; this data set's images are 28x28" in r.stderr
 
 
 def test_predict_index_out_of_range(mnist, weights):

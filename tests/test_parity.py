@@ -83,9 +83,10 @@ def test_weight_average_follows_its_definition_in_both_twins(threads, monkeypatc
 
 
 def subset(mnist, n_train, n_test=1000, dtype="float64"):
-    return data.MNIST(mnist.x_train[:n_train].astype(dtype), mnist.y_train[:n_train],
-                      mnist.x_val.astype(dtype), mnist.y_val,
-                      mnist.x_test[:n_test].astype(dtype), mnist.y_test[:n_test], mnist.folder)
+    return data.Dataset(mnist.x_train[:n_train].astype(dtype), mnist.y_train[:n_train],
+                        mnist.x_val.astype(dtype), mnist.y_val,
+                        mnist.x_test[:n_test].astype(dtype), mnist.y_test[:n_test],
+                        mnist.folder, mnist.spec)
 
 
 def run(twin, params, dataset, cfg):
