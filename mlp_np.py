@@ -138,6 +138,10 @@ class MLP:
         """The weights as a dict of NumPy arrays (copies), keys W1, b1, ..., WL, bL."""
         return {k: v.get() if hasattr(v, "get") else v.copy() for k, v in self.weights.items()}
 
+    def clone(self):
+        """A new network with these weights (copies)."""
+        return MLP(self.params(), self.xp)
+
     def asarray(self, a):
         """A NumPy array as this model's array type (a no-op for NumPy on the CPU)."""
         return self.xp.asarray(a)
@@ -341,7 +345,7 @@ class EMA:
     learning rate is still high."""
 
     def __init__(self, model):
-        self.model = MLP(model.params(), model.xp)      # the average, starting at the weights
+        self.model = model.clone()                      # the average, starting at the weights
 
     def update(self, model, decay):
         """Move the average towards model's current weights."""

@@ -34,6 +34,10 @@ class MLP(nn.Module):
             out[f"b{i}"] = layer.bias.detach().cpu().numpy().copy()
         return out
 
+    def clone(self):
+        """A new network with these weights (copies)."""
+        return MLP(self.params(), self.device)
+
     def asarray(self, a):
         """A NumPy array as a tensor on this model's device (no copy on the CPU)."""
         return torch.from_numpy(a).to(self.device)
@@ -77,7 +81,7 @@ class EMA:
     evaluate in place of the trained one (see mlp_np.EMA):  avg <- lerp(avg, p, 1 - decay)."""
 
     def __init__(self, model):
-        self.model = MLP(model.params(), model.device)  # the average, starting at the weights
+        self.model = model.clone()                      # the average, starting at the weights
 
     @torch.no_grad()
     def update(self, model, decay):
