@@ -9,6 +9,12 @@ first (the gradient of the pixels is never needed): 2B(2·784·H + 3·H·10) flo
 Writes learning_curves/bench.csv and bench.png and the README between its bench markers.
 
     python bench.py [--widths 128 512 1024 2048] [--batches 32 128 512 1024] [--device cuda]
+    python bench.py --kaggle-csv    # reading and checking Kaggle's train.csv against pandas
+
+With --kaggle-csv it times instead data_kaggle.read_csv (read and check) against a bare
+pandas.read_csv of the same 42,000-row train.csv, made from MNIST in a temporary folder, the
+two taking turns; writes learning_curves/bench-csv.csv and the README between its bench-csv
+markers.
 """
 import cli  # first of all: it sets how OpenBLAS's threads idle, before NumPy loads
 
@@ -21,11 +27,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import data
 import files
 from compare import ROOT, machine_line, save_figure
 from mlp_np import init_params
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+CSV_START, CSV_END = "<!-- bench-csv:start -->", "<!-- bench-csv:end -->"
 
 
 def parse(argv=None):
@@ -39,6 +47,9 @@ def parse(argv=None):
     parser.add_argument("--out", default=str(ROOT / "learning_curves"))
     parser.add_argument("--readme", default=str(ROOT / "README.md"))
     parser.add_argument("--no-readme", action="store_true")
+    parser.add_argument("--kaggle-csv", action="store_true",
+                        help="time reading and checking Kaggle's train.csv instead")
+    parser.add_argument("--data-dir", help="MNIST's folder, for --kaggle-csv")
     args = parser.parse_args(argv)
     for name in ("widths", "batches", "repeats", "threads"):
         values = getattr(args, name)
@@ -177,8 +188,46 @@ def readme_section(results, machine, args, images):
         END])
 
 
+def bench_kaggle_csv(args):
+    """Median seconds of data_kaggle.read_csv and of a bare pandas.read_csv on train.csv."""
+    import tempfile
+    import pandas
+    import data_kaggle
+    with tempfile.TemporaryDirectory() as folder:
+        data_kaggle.from_mnist(folder, args.data_dir)
+        path = Path(folder) / "train.csv"
+        fns = {"pandas_read_csv": lambda: pandas.read_csv(path),
+               "read_and_check": lambda: data_kaggle.read_csv(path, labelled=True)}
+        seconds = median_seconds(fns, lambda: None, args.repeats, block=1, warmup=1)
+        rows = len(data_kaggle.read_csv(path, labelled=True)[1])
+    ratio = seconds["read_and_check"] / seconds["pandas_read_csv"]
+    results = pd.DataFrame([dict(rows=rows, repeats=args.repeats, **seconds,
+                                 read_and_check_over_pandas=ratio)])
+    args.out.mkdir(parents=True, exist_ok=True)
+    files.write_text(args.out / "bench-csv.csv", results.to_csv(index=False))
+    machine = machine_line(argparse.Namespace(device="cpu", threads=args.threads))
+    section = "\n".join([
+        CSV_START,
+        f"Produced by `python bench.py --kaggle-csv` on: {machine}. A {rows:,}-row train.csv "
+        f"in Kaggle's format (made from MNIST), medians of {args.repeats} calls each, the two "
+        f"taking turns: a bare `pandas.read_csv` {seconds['pandas_read_csv']:.2f} s; "
+        f"`data_kaggle.read_csv`, which reads and checks it, "
+        f"{seconds['read_and_check']:.2f} s: **{ratio:.2f}x** (target ≤ 1.5x: "
+        f"**{'met' if ratio <= 1.5 else 'missed'}**).",
+        CSV_END])
+    print(section.splitlines()[1])
+    if not args.no_readme:
+        files.replace_between(args.readme, CSV_START, CSV_END, section)
+    return 0
+
+
 def main(argv=None):
     args = parse(argv)
+    if args.kaggle_csv:
+        try:
+            return bench_kaggle_csv(args)
+        except (data.DataError, files.FileError) as e:
+            return cli.fail(str(e))
     try:
         twins = {}
         for name in ("numpy", "torch"):

@@ -17,6 +17,7 @@ os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 import config  # noqa: E402
 import data
 import files
+import models
 import train
 
 TWINS = ("numpy", "torch")
@@ -67,19 +68,21 @@ def parse(description, argv=None, weights=True):
     return parser, cfg, args
 
 
-def load_twin(name, device, threads):
-    """(twin module, build(params) -> model, device actually used) for 'numpy' or 'torch'.
+def load_twin(name, device, threads, cfg=None):
+    """(twin module, build(params) -> network of cfg's model, device actually used) for
+    'numpy' or 'torch'; the twin module holds the optimizers and the weight average.
 
     CUDA asked of the NumPy twin runs it through CuPy; RunError where that cannot be done."""
     from threadpoolctl import threadpool_limits
+    cfg = cfg or config.Config()
     if name == "numpy":
         import mlp_np
+        import numpy
         mlp_np.set_num_threads(threads)
         threadpool_limits(threads)
         if device == "cuda":
-            xp = cuda_array_module()
-            return mlp_np, lambda params: mlp_np.MLP(params, xp), "cuda"
-        return mlp_np, mlp_np.MLP, "cpu"
+            return mlp_np, models.builder(name, cfg, cuda_array_module()), "cuda"
+        return mlp_np, models.builder(name, cfg, numpy), "cpu"
     import torch
     import mlp_torch
     torch.set_num_threads(threads)
@@ -92,7 +95,7 @@ def load_twin(name, device, threads):
         # Full float32 matrix products, not TF32, so the twins can be held side by side.
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
-    return mlp_torch, lambda params: mlp_torch.MLP(params, device), device
+    return mlp_torch, models.builder(name, cfg, device), device
 
 
 def cuda_array_module():
@@ -112,17 +115,26 @@ def cuda_array_module():
 
 
 def initial_params(cfg, load_path):
-    """Weights to start from: the --load file (its shapes decide the widths) or He init."""
-    from mlp_np import init_params
+    """(weights to start from, cfg): He init, or the --load file, whose weights and recorded
+    structure decide the model, its widths and (a CNN's) convolutions."""
     if not load_path:
-        return init_params(cfg.sizes(), cfg.seed, cfg.dtype), cfg
-    params, saved_config = files.load_weights(load_path)
-    warning = files.check_fits(load_path, params, saved_config, data.DATASETS[cfg.dataset])
+        try:
+            return models.init_params(cfg), cfg
+        except ValueError as e:
+            raise RunError(str(e))
+    params, saved = files.load_weights(load_path)
+    warning = files.check_fits(load_path, params, saved, data.DATASETS[cfg.dataset])
     if warning:
         print(warning, file=sys.stderr)
     params = {k: v.astype(cfg.dtype) for k, v in params.items()}
-    hidden = tuple(params[f"W{i}"].shape[0] for i in range(1, len(params) // 2))
-    return params, config.Config(**{**cfg.to_dict(), "hidden": hidden})
+    n_convs, n_layers = (sum(1 for k in params if k.startswith(p)) for p in "CW")
+    structure = dict(hidden=tuple(params[f"W{i}"].shape[0] for i in range(1, n_layers)),
+                     model="cnn" if n_convs else "mlp")
+    if n_convs:
+        structure.update(channels=tuple(params[f"C{j}"].shape[0] for j in range(1, n_convs + 1)),
+                         kernel=params["C1"].shape[-1],
+                         **{k: tuple(saved[k]) for k in ("padding", "stride")}, pool=saved["pool"])
+    return params, config.Config(**{**cfg.to_dict(), **structure})
 
 
 def fail(message, code=1):
@@ -133,8 +145,8 @@ def fail(message, code=1):
 def main(twin_name, description, argv=None):
     parser, cfg, args = parse(description, argv)
     try:
-        twin, build, device = load_twin(twin_name, args.device, args.threads)
         params, cfg = initial_params(cfg, args.load)
+        twin, build, device = load_twin(twin_name, args.device, args.threads, cfg)
         dataset = data.load(cfg.dataset, args.data_dir, cfg.dtype, cfg.val_size)
         if cfg.batch_size > len(dataset.y_train):
             parser.error(f"--batch-size {cfg.batch_size} is larger than the "
@@ -146,7 +158,7 @@ def main(twin_name, description, argv=None):
             print(f"{twin_name} on {device}: test loss {loss:.4f}  test acc {100 * acc:.2f}%")
             return 0
         label = f"{twin_name}/{device}"
-        print(f"{label}: {dataset.spec.title}, MLP {'-'.join(map(str, cfg.sizes()))}, "
+        print(f"{label}: {dataset.spec.title}, {models.describe(cfg)}, "
               f"{cfg.optimizer} lr {cfg.lr} "
               f"({cfg.schedule}), batch {cfg.batch_size}, {cfg.epochs} epochs, label smoothing "
               f"{cfg.label_smoothing:g}, weight average {cfg.ema:g}, {cfg.dtype}, "

@@ -1,7 +1,7 @@
 """Train both twins side by side and regenerate the README's results.
 
 For each seed, the NumPy twin and the PyTorch twin start from the same initial weights
-(mlp_np.init_params) and see the same batches in the same order (data.batch_order); both are
+(models.init_params) and see the same batches in the same order (data.batch_order); both are
 scored on the data set's test set (Kaggle's: the held-out tenth of train.csv) after every
 epoch. A short float64 run of both twins shows how closely they track when rounding is no
 longer the limit.
@@ -35,7 +35,7 @@ import pandas as pd
 import data
 import files
 import train
-from mlp_np import init_params
+from models import init_params
 
 ROOT = Path(__file__).resolve().parent
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -64,8 +64,11 @@ def parse(argv=None):
         cfg = replace(cfg, epochs=1)
         args.seeds = args.seeds[:1]
         args.no_readme = args.no_readme or args.readme == str(ROOT / "README.md")
+    if cfg.model != "mlp":                     # its table (models x twins) is not built yet
+        args.no_readme = True
     args.out = Path(args.out or (tempfile.mkdtemp(prefix="compare-") if args.quick
-                                 else files.results_folder(cfg.dataset)))
+                                 else files.results_folder(cfg.dataset) / cfg.model
+                                 if cfg.model != "mlp" else files.results_folder(cfg.dataset)))
     try:
         args.out.mkdir(parents=True, exist_ok=True)
         files.check_writable(args.out / "results.csv")
@@ -113,7 +116,7 @@ def run_lockstep(cfg, params, dataset, twin_args, order=("numpy", "torch"), labe
     runs = {}
     for name in order:
         args = twin_args[name]
-        twin, build, device = cli.load_twin(name, args.device, args.threads)
+        twin, build, device = cli.load_twin(name, args.device, args.threads, cfg)
         label = (labels or {}).get(name, f"{name}/{device}")
         runs[name] = (device, train.train_epochs(twin, build(params), dataset, cfg, label,
                                                  progress=not args.no_progress))
@@ -141,8 +144,9 @@ def numpy_device(args):
 # --- results -------------------------------------------------------------------------------
 
 # The hyperparameters each results row records, so that --from-results can rebuild the config.
-CONFIG_COLUMNS = ("dataset", "dtype", "hidden", "batch_size", "epochs", "lr", "schedule", "warmup",
-                  "optimizer", "momentum", "weight_decay", "label_smoothing", "ema", "seed")
+CONFIG_COLUMNS = ("dataset", "dtype", "hidden", "batch_size", "epochs", "lr", "schedule",
+                  "warmup", "optimizer", "momentum", "weight_decay", "label_smoothing", "ema",
+                  "seed")
 
 
 def results_row(history, cfg, n_train, max_diff):
@@ -317,6 +321,7 @@ def all_results(base):
 def datasets_section(results, machine):
     """The README table of every data set x twin, from the data sets' results tables alone."""
     rows, verdicts = [], []
+    seeds = sorted(results.seed.unique())
     for name, r in results.groupby("dataset", sort=False):
         by_seed = r.pivot(index="seed", columns="implementation")
         gap = 100 * (by_seed.test_acc.numpy - by_seed.test_acc.torch).abs().max()
@@ -335,11 +340,11 @@ def datasets_section(results, machine):
     return "\n".join([
         DATASETS_START,
         f"Produced by `python compare.py --dataset NAME` for each data set (its own defaults: "
-        f"see *How the defaults were chosen*), seeds {', '.join(map(str, sorted(results.seed.unique())))}; "
+        f"see *How the defaults were chosen*), seeds {', '.join(map(str, seeds))}; "
         f"this table is rebuilt from every data set's `results.csv` after each run. Kaggle's "
         f"test accuracy is on the held-out last 10% of train.csv. Machine: {machine}.",
         "",
-        pd.DataFrame(rows).to_markdown(index=False),
+        pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True),
         "",
         *verdicts,
         DATASETS_END])
@@ -396,7 +401,7 @@ def compare(parser, cfg, args):
     rows, parity, curves = [], [], None
     for i, seed in enumerate(args.seeds):
         run_cfg = replace(cfg, seed=seed)
-        params = init_params(run_cfg.sizes(), seed, cfg.dtype)
+        params = init_params(run_cfg)
         order = ("numpy", "torch") if i % 2 == 0 else ("torch", "numpy")   # neither always first
         histories = run_lockstep(run_cfg, params, dataset, twin_args, order)
         for h in histories:
@@ -413,11 +418,12 @@ def compare(parser, cfg, args):
     plot_curves(curves, args.out, dataset.spec.title)
     plot_parity(parity, args.out)
     print(f"wrote results.csv, parity.csv, loss.png, accuracy.png, parity.png in {args.out}")
-    if cfg.dataset == "mnist":
+    if cfg.dataset == "mnist" and cfg.model == "mlp":
         section = readme_section(results, parity, cfg, machine_line(args), images_path(args))
         print("\n".join(section.splitlines()[1:-3]))
     else:
-        print(results[["seed", "implementation", "test_acc", "train_seconds"]].to_string(index=False))
+        shown = results[["seed", "implementation", "test_acc", "train_seconds"]]
+        print(shown.to_string(index=False))
     if not args.no_readme:
         write_readme(cfg, args, results, parity)
     return 0
@@ -460,10 +466,10 @@ def warm_up(cfg, dataset, twin_args):
     the data inside its timed run. Each twin's peak memory is measured here, where it runs
     alone; in the lockstep runs both live in the process. Returns {twin: peak MiB}."""
     small = dataset.head(20 * cfg.batch_size)
-    params = init_params(cfg.sizes(), 0, cfg.dtype)
+    params = init_params(cfg, seed=0)
     peak_mb = {}
     for name, args in twin_args.items():
-        twin, build, device = cli.load_twin(name, args.device, args.threads)
+        twin, build, device = cli.load_twin(name, args.device, args.threads, cfg)
         reset_peak_memory(device)
         train.train(twin, build(params), small, replace(cfg, epochs=1), progress=False,
                     log=lambda *a: None)
@@ -488,7 +494,7 @@ def parity_run(cfg, args, twin_args):
     f64 = replace(cfg, dtype="float64", epochs=1)
     dataset = load_data(args, "float64")
     dataset = dataset.head(PARITY_STEPS * cfg.batch_size, 1000)
-    params = init_params(f64.sizes(), f64.seed, "float64")
+    params = init_params(f64)
     labels = {name: f"{name} float64 parity" for name in twin_args}
     return parity_frame("float64", run_lockstep(f64, params, dataset, twin_args, labels=labels))
 

@@ -1,10 +1,10 @@
 """The hyperparameters both twins share, and the command line built from them.
 
 Every field of `Config` becomes a flag (`batch_size` -> `--batch-size`) with the field's help,
-so main_np.py, main_torch.py and compare.py take the same flags. A data set may have defaults
-of its own (DATASET_DEFAULTS, chosen on its validation split): a flag left out takes the data
-set's default where it has one, else the field's. Run options that are not hyperparameters
-(files, device) are added by `build_parser`'s callers.
+so main_np.py, main_torch.py and compare.py take the same flags. A model on a data set may have
+defaults of its own (DEFAULTS, chosen on the data set's validation split): a flag left out
+takes that default where there is one, else the field's. Run options that are not
+hyperparameters (files, device) are added by `build_parser`'s callers.
 """
 import argparse
 import math
@@ -15,6 +15,7 @@ import data
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 SCHEDULES = ("constant", "cosine")
 DTYPES = ("float32", "float64")
+MODELS = ("mlp", "cnn")
 
 
 def _opt(default, help, **kw):
@@ -24,8 +25,18 @@ def _opt(default, help, **kw):
 @dataclass
 class Config:
     dataset: str = _opt("mnist", "the data set (see data.py)", choices=tuple(data.DATASETS))
-    hidden: tuple = _opt((1024,), "hidden layer widths, e.g. --hidden 1024 or --hidden 512 256",
-                         nargs="+", type=int)
+    model: str = _opt("mlp", "mlp, or cnn: convolutions (conv, ReLU, max-pool each) before the "
+                             "fully connected layers", choices=MODELS)
+    hidden: tuple = _opt((1024,), "widths of the hidden fully connected layers, e.g. --hidden "
+                                  "1024 or --hidden 512 256", nargs="+", type=int)
+    channels: tuple = _opt((6, 16), "--model cnn: output channels of each convolution",
+                           nargs="+", type=int)
+    kernel: int = _opt(5, "--model cnn: kernel size (k x k) of every convolution")
+    padding: tuple = _opt((2, 0), "--model cnn: zero padding of each convolution (one value: "
+                                  "the same for all)", nargs="+", type=int)
+    stride: tuple = _opt((1, 1), "--model cnn: stride of each convolution (one value: the "
+                                 "same for all)", nargs="+", type=int)
+    pool: int = _opt(2, "--model cnn: max-pool kernel and stride after each convolution")
     epochs: int = _opt(20, "passes over the training set")
     batch_size: int = _opt(256, "images per minibatch")
     lr: float = _opt(2e-3, "peak learning rate")
@@ -48,11 +59,15 @@ class Config:
 
     def __post_init__(self):
         self.hidden = tuple(self.hidden)
+        self.channels = tuple(self.channels)
+        for name in ("padding", "stride"):         # one value: the same for every convolution
+            value = tuple(getattr(self, name))
+            setattr(self, name, value * len(self.channels) if len(value) == 1 else value)
 
     @classmethod
-    def for_dataset(cls, dataset="mnist", **given):
-        """The config of `dataset`: its own defaults, overridden by the values given."""
-        return cls(**{**DATASET_DEFAULTS.get(dataset, {}), **given, "dataset": dataset})
+    def for_run(cls, dataset="mnist", model="mlp", **given):
+        """The config of `model` on `dataset`: their defaults, overridden by the values given."""
+        return cls(**{**defaults(dataset, model), **given, "dataset": dataset, "model": model})
 
     def sizes(self):
         """Layer widths: (n_inputs, *hidden, n_classes) of the data set, (784, ..., 10) for
@@ -66,8 +81,20 @@ class Config:
 
 def validate(cfg):
     """The first thing wrong with `cfg` as a sentence, or None."""
-    if not cfg.hidden or any(h < 1 for h in cfg.hidden):
+    if (cfg.model == "mlp" and not cfg.hidden) or any(h < 1 for h in cfg.hidden):
         return f"--hidden sizes must be positive integers, got {list(cfg.hidden)}"
+    if not cfg.channels or any(c < 1 for c in cfg.channels):
+        return f"--channels must be positive integers, got {list(cfg.channels)}"
+    for name in ("padding", "stride"):
+        value = getattr(cfg, name)
+        if len(value) != len(cfg.channels):
+            return (f"--{name} takes one value, or one per convolution ({len(cfg.channels)}, "
+                    f"from --channels), got {list(value)}")
+        if min(value) < (1 if name == "stride" else 0):
+            return f"--{name} must be {'>= 1' if name == 'stride' else '>= 0'}, got {list(value)}"
+    for name in ("kernel", "pool"):
+        if getattr(cfg, name) < 1:
+            return f"--{name} must be at least 1, got {getattr(cfg, name)}"
     if cfg.epochs < 1:
         return f"--epochs must be at least 1, got {cfg.epochs}"
     if cfg.batch_size < 1:
@@ -98,9 +125,9 @@ def build_parser(description):
         kw = dict(f.metadata)
         kw.setdefault("type", type(f.default))
         kw["help"] += f" (default: {_shown(f.default)}" + "".join(
-            f"; {name}: {_shown(d[f.name])}" for name, d in DATASET_DEFAULTS.items()
-            if f.name in d) + ")"
-        default = f.default if f.name == "dataset" else None
+            f"; {'/'.join(n for n in key if n != '*')}: {_shown(d[f.name])}"
+            for key, d in DEFAULTS.items() if f.name in d) + ")"
+        default = f.default if f.name in ("dataset", "model") else None
         parser.add_argument("--" + f.name.replace("_", "-"), default=default, **kw)
     return parser
 
@@ -112,8 +139,8 @@ def _shown(value):
 def config_from_args(parser, args):
     """Config from parsed args; a bad value exits with code 2 and an argparse-style message."""
     given = {f.name: getattr(args, f.name) for f in fields(Config)
-             if getattr(args, f.name) is not None and f.name != "dataset"}
-    cfg = Config.for_dataset(args.dataset, **given)
+             if getattr(args, f.name) is not None and f.name not in ("dataset", "model")}
+    cfg = Config.for_run(args.dataset, args.model, **given)
     problem = validate(cfg)
     if problem:
         parser.error(problem)
@@ -130,11 +157,21 @@ def lr_at(cfg, step, total_steps):
     return cfg.lr * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-# The defaults of the data sets whose own differ from MNIST's (the field defaults above), each
-# chosen by tune.py on that data set's validation split (README: How the defaults were chosen).
-DATASET_DEFAULTS = {
-    "lines": dict(hidden=(64,), epochs=10, batch_size=64, label_smoothing=0.0, ema=0.0),
+# (data set, model) -> the defaults that differ from the field defaults above (MNIST's MLP's);
+# ("*", model): a model's on every data set. The data sets' were chosen by tune.py on their
+# validation splits (README: How the defaults were chosen); the CNN's is LeNet-5's shape
+# (two 5x5 convolutions of 6 and 16 channels, fully connected 120 and 84), not yet tuned.
+DEFAULTS = {
+    ("fashion-mnist", "mlp"): dict(hidden=(512, 512), optimizer="adamw", weight_decay=0.1,
+                                   epochs=30),
+    ("lines", "mlp"): dict(hidden=(64,), epochs=10, batch_size=64, label_smoothing=0.0, ema=0.0),
+    ("*", "cnn"): dict(hidden=(120, 84)),
 }
+
+
+def defaults(dataset, model):
+    """The defaults of `model` on `dataset` that differ from the field defaults."""
+    return {**DEFAULTS.get(("*", model), {}), **DEFAULTS.get((dataset, model), {})}
 
 
 # The weight average moves once every EMA_EVERY steps, by the decay of that many steps. Its

@@ -67,6 +67,7 @@ def read_csv(path, labelled):
             # index_col=False: a row longer than the header is not an index column; pandas
             # only warns when every row is, and drops the extra values: an error here
             warnings.simplefilter("error", pd.errors.ParserWarning)
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)   # a text cell: see below
             frame = pd.read_csv(path, index_col=False)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty (expected the header "

@@ -3,8 +3,9 @@
 Every file is written to a temporary file in the same folder and renamed over the target, so
 a crash or Ctrl-C at any moment leaves the old file or the new one, never half of one.
 Weights are one .npz format for both twins: the arrays W1, b1, ..., WL, bL of the weights
-contract (W_i as (n_out, n_in)), plus `config`, the JSON of the Config that produced them
-(its `dataset` says which data set's inputs and classes the weights take and give).
+contract (W_i as (n_out, n_in)), a CNN's kernels C1, c1, ..., Cn, cn before them, plus
+`config`, the JSON of the Config that produced them (its `dataset` says which data set's inputs
+and classes the weights take and give; a CNN's, its padding, stride and pooling).
 """
 import json
 import os
@@ -13,6 +14,8 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+
+import data
 
 
 # A temporary file is created readable by its owner alone; the renamed result gets the mode an
@@ -81,7 +84,10 @@ def save_weights(path, params, config=None):
 
 
 def load_weights(path):
-    """.npz -> (params dict, config dict). FileError names what is wrong with the file."""
+    """.npz -> (params dict, config dict). FileError names what is wrong with the file.
+
+    An MLP's keys are W1, b1, ..., WL, bL; a CNN's are C1, c1, ..., Cn, cn before them, and its
+    config must record the structure its weights do not (padding, stride, pool)."""
     path = Path(path)
     if not path.is_file():
         raise FileError(f"weights file {path} does not exist")
@@ -91,27 +97,32 @@ def load_weights(path):
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
         raise FileError(f"{path} is not a readable .npz weights file ({e})")
     config = json.loads(str(arrays.pop("config"))) if "config" in arrays else {}
+    n_convs = sum(1 for k in arrays if k.startswith("C"))
     n_layers = sum(1 for k in arrays if k.startswith("W"))
     if n_layers == 0:
         raise FileError(f"{path} holds no weights (keys W1, b1, ... expected)")
-    expected = {f"{p}{i}" for i in range(1, n_layers + 1) for p in "Wb"}
+    expected = {f"{p}{i}" for i in range(1, n_convs + 1) for p in "Cc"} | \
+        {f"{p}{i}" for i in range(1, n_layers + 1) for p in "Wb"}
     if set(arrays) != expected:
         missing, extra = sorted(expected - set(arrays)), sorted(set(arrays) - expected)
-        raise FileError(f"{path}: keys do not form W1, b1, ..., W{n_layers}, b{n_layers}"
+        raise FileError(f"{path}: keys do not form {'C1, c1, ..., ' if n_convs else ''}"
+                        f"W1, b1, ..., W{n_layers}, b{n_layers}"
                         + (f"; missing {', '.join(missing)}" if missing else "")
                         + (f"; unexpected {', '.join(extra)}" if extra else ""))
-    import data
+    for name, a in arrays.items():
+        if not np.issubdtype(a.dtype, np.floating):
+            raise FileError(f"{path}: {name} is not floating point")
+        if not np.all(np.isfinite(a)):
+            raise FileError(f"{path}: {name} holds NaN or inf")
     spec = data.DATASETS.get(config.get("dataset", "mnist"))    # older files: MNIST's
     n_in = spec.n_inputs if spec else arrays["W1"].shape[-1]
+    if n_convs:
+        n_in = check_convolutions(path, arrays, config, n_convs)
     for i in range(1, n_layers + 1):
         W, b = arrays[f"W{i}"], arrays[f"b{i}"]
         if W.ndim != 2 or W.shape[1] != n_in or b.shape != W.shape[:1]:
             raise FileError(f"{path}: W{i} has shape {W.shape} and b{i} {b.shape}; "
                             f"expected (n, {n_in}) and (n,)")
-        if not (np.issubdtype(W.dtype, np.floating) and np.issubdtype(b.dtype, np.floating)):
-            raise FileError(f"{path}: W{i} or b{i} is not floating point")
-        if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
-            raise FileError(f"{path}: W{i} or b{i} holds NaN or inf")
         n_in = W.shape[0]
     if spec and n_in != spec.n_classes:
         raise FileError(f"{path}: the last layer has {n_in} outputs; {spec.name}, which it "
@@ -119,11 +130,35 @@ def load_weights(path):
     return arrays, config
 
 
+def check_convolutions(path, arrays, config, n_convs):
+    """The kernels chain from one grey channel with one square size, and the structure in the
+    config shrinks the image to what W1 takes; returns that flattened size."""
+    c_in, k = 1, arrays["C1"].shape[-1]
+    for j in range(1, n_convs + 1):
+        C, c = arrays[f"C{j}"], arrays[f"c{j}"]
+        if C.ndim != 4 or C.shape[1:] != (c_in, k, k) or c.shape != C.shape[:1]:
+            raise FileError(f"{path}: C{j} has shape {C.shape} and c{j} {c.shape}; expected "
+                            f"(n, {c_in}, {k}, {k}) and (n,)")
+        c_in = C.shape[0]
+    import models
+    from config import Config
+    try:
+        cfg = Config(**{key: config[key] for key in ("dataset", "padding", "stride", "pool")},
+                     channels=tuple(arrays[f"C{j}"].shape[0] for j in range(1, n_convs + 1)))
+        shapes = models.arch(cfg).feature_shapes(cfg.channels, k)
+    except (KeyError, TypeError, ValueError) as e:
+        raise FileError(f"{path}: a CNN's config must record its data set, padding, stride and "
+                        f"pool, which fit its kernels ({e})")
+    return int(np.prod(shapes[-1]))
+
+
 def check_fits(path, params, config, spec):
     """FileError if the weights cannot take spec's images or give its classes; a warning
     (returned, one line, or None) if they fit but were trained on another data set."""
-    n_in, n_out = params["W1"].shape[1], params[f"W{len(params) // 2}"].shape[0]
     trained_on = config.get("dataset", "mnist")        # files from before data sets were named
+    n_layers = sum(1 for k in params if k.startswith("W"))
+    n_in = data.DATASETS[trained_on].n_inputs if "C1" in params else params["W1"].shape[1]
+    n_out = params[f"W{n_layers}"].shape[0]
     if (n_in, n_out) != (spec.n_inputs, spec.n_classes):
         raise FileError(f"{path} takes {n_in} inputs and gives {n_out} classes (trained on "
                         f"{trained_on}); {spec.name} has {spec.n_inputs} inputs "

@@ -18,7 +18,8 @@ import numpy as np
 
 import data
 import files
-import mlp_np
+import models
+import train
 
 SHADES = " .:-=+*#%@"
 
@@ -75,38 +76,37 @@ def softmax(logits):
     return e / e.sum()
 
 
-def probabilities(params, x):
-    """{twin name: (C,) probabilities} from each twin that can be imported."""
-    out = {"NumPy": softmax(mlp_np.MLP(params).logits(x[None].copy())[0].astype(np.float64))}
+def networks(cfg, params):
+    """{twin name: network of the weights} for each twin that can be imported."""
+    out = {"NumPy": models.builder("numpy", cfg, np)(params)}
     try:
-        import mlp_torch
+        out["PyTorch"] = models.builder("torch", cfg, "cpu")(params)
     except ImportError:
-        return out
-    model = mlp_torch.MLP(params)
-    out["PyTorch"] = softmax(model.logits(model.asarray(x[None])).numpy()[0].astype(np.float64))
+        pass
     return out
 
 
-def labels_of(params, x, batch=10_000):
-    """{twin name: (N,) predicted class ids} for the images x (N, D), from each twin there is."""
-    numpy_model = mlp_np.MLP(params)
-    out = {"NumPy": np.concatenate([numpy_model.logits(x[i:i + batch]).argmax(1)
-                                    for i in range(0, len(x), batch)])}
-    try:
-        import mlp_torch
-    except ImportError:
-        return out
-    model = mlp_torch.MLP(params)
-    out["PyTorch"] = np.concatenate([model.logits(model.asarray(x[i:i + batch])).numpy().argmax(1)
-                                     for i in range(0, len(x), batch)])
-    return out
+def logits_of(model, x, batch=10_000):
+    """x (N, D) -> logits (N, C) as float64 NumPy, in batches, from either twin's network."""
+    return np.concatenate([train.to_numpy(model.logits(model.asarray(x[i:i + batch])))
+                           for i in range(0, len(x), batch)]).astype(np.float64)
 
 
-def write_submission(args, params):
+def probabilities(nets, x):
+    """{twin name: (C,) probabilities of the image x (D,)}."""
+    return {name: softmax(logits_of(net, x[None].copy())[0]) for name, net in nets.items()}
+
+
+def labels_of(nets, x):
+    """{twin name: (N,) predicted class ids} for the images x (N, D)."""
+    return {name: logits_of(net, x).argmax(1) for name, net in nets.items()}
+
+
+def write_submission(args, nets):
     """Label test.csv with the NumPy twin and write the submission; say how the twins differ."""
     import data_kaggle
     x = data.to_float(data_kaggle.read_unlabelled(args.data_dir))
-    labels = labels_of(params, x)
+    labels = labels_of(nets, x)
     files.write_text(args.submission, data_kaggle.submission_text(labels["NumPy"]))
     agree = "" if len(labels) == 1 else \
         f"; the PyTorch twin labels {int((labels['PyTorch'] != labels['NumPy']).sum())} differently"
@@ -117,17 +117,15 @@ def write_submission(args, params):
 def main(argv=None):
     parser, args = parse(argv)
     try:
-        params, saved_config = files.load_weights(args.weights)
-        args.dataset = args.dataset or saved_config.get("dataset", "mnist")
-        spec = data.DATASETS[args.dataset]
-        warning = files.check_fits(args.weights, params, saved_config, spec)
-        if warning:
-            print(warning, file=sys.stderr)
+        if args.dataset is None:               # the one the weights were trained on
+            args.dataset = files.load_weights(args.weights)[1].get("dataset", "mnist")
         if args.submission and args.dataset != "kaggle":
             parser.error(f"--submission is for --dataset kaggle, not {args.dataset}")
-        params = {k: v.astype(np.float32) for k, v in params.items()}
+        spec = data.DATASETS[args.dataset]
+        params, cfg = cli.initial_params(cli.config.Config(dataset=args.dataset), args.weights)
+        nets = networks(cfg, params)
         if args.submission:
-            return write_submission(args, params)
+            return write_submission(args, nets)
         if args.image:
             x, label, title = read_png(args.image, spec.image_shape), None, args.image
         else:
@@ -140,7 +138,7 @@ def main(argv=None):
             x, label, title = test.x_test[index], int(test.y_test[index]), f"test image {index}"
         print(f"{spec.title} {title}")
         print("\n".join(ascii_art(x.reshape(spec.image_shape))))
-        probs = probabilities(params, x)
+        probs = probabilities(nets, x)
         names = list(probs)
         width = max(len(c) for c in spec.classes)
         print(f"class  {'':{width}}  " + "  ".join(f"{n:>8}" for n in names))
@@ -152,7 +150,7 @@ def main(argv=None):
         guesses = ", ".join(f"{n} says {said(int(np.argmax(p)))}" for n, p in probs.items())
         print(guesses + (f"; true label {said(label)}" if label is not None else ""))
         return 0
-    except (data.DataError, files.FileError) as e:
+    except (data.DataError, files.FileError, cli.RunError) as e:
         return cli.fail(str(e))
 
 

@@ -53,3 +53,29 @@ def test_tune_chooses_the_fastest_to_98_within_one_standard_error_of_the_best():
     assert "98.40–98.60%" in section
     never = table.assign(seconds_to_reach=np.nan)
     assert tune.chosen(never, 5000).candidate == 0      # none reached 98%: the most accurate
+
+
+def test_tune_at_a_saturated_100_percent_chooses_the_widest_margin():
+    table = pd.DataFrame(dict(candidate=[0, 1, 2], hidden=["16", "64", "256"], optimizer="adam",
+                              lr=1e-3, weight_decay=0.0, label_smoothing=0.0, ema=0.0,
+                              batch_size=64, epochs=5, final_val_acc=[1.0, 1.0, 0.9998],
+                              best_val_acc=1.0, first_epoch_reaching=[1, 2, 1],
+                              seconds_to_reach=[0.1, 0.5, 0.2], train_seconds=1.0,
+                              final_val_loss=[0.02, 0.01, 0.001]))
+    assert tune.chosen(table, 5000).candidate == 1     # 0 is faster, 2 not at 100%
+    assert "of those, the lowest validation loss): candidate 1" in \
+        tune.readme_section(table, "lines", 5000, 1.0)
+
+
+def test_tune_runs_a_data_set_into_its_own_table_and_readme_section(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("a\n<!-- tuning-lines:start -->\n<!-- tuning-lines:end -->\nb\n")
+    r = run("tune.py", "--dataset", "lines", "--only", "1", "4", "--out",
+            str(tmp_path / "t.csv"), "--readme", str(readme))
+    assert r.returncode == 0, r.stderr
+    table = pd.read_csv(tmp_path / "t.csv")
+    assert table.candidate.tolist() == [1, 4] and (table.final_val_acc > 0.95).all()
+    text = readme.read_text()
+    assert text.startswith("a\n") and text.endswith("b\n") and "across the 2 candidates" in text
+    r = run("tune.py", "--dataset", "lines", "--only", "9")
+    assert r.returncode == 2 and "--only takes candidates 0..5" in r.stderr

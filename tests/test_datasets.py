@@ -216,3 +216,19 @@ def test_submission_text_has_kaggles_header_row_count_and_image_ids():
     assert lines[0] == "ImageId,Label" and len(lines) == 6 and text.endswith("\n")
     assert [line.split(",") for line in lines[1:]] == [["1", "3"], ["2", "1"], ["3", "4"],
                                                        ["4", "1"], ["5", "5"]]
+
+
+def test_a_text_cell_deep_in_a_large_file_is_one_error_and_no_warning(tmp_path, kaggle_dir):
+    """Past pandas' first parsing chunk a text cell makes a mixed column and a DtypeWarning;
+    the user sees the one-line error only."""
+    lines = (kaggle_dir / "train.csv").read_text().splitlines()
+    cells = lines[950].split(",")
+    cells[400] = "n/a?"
+    lines[950] = ",".join(cells)
+    (tmp_path / "train.csv").write_text("\n".join(lines) + "\n")
+    import warnings
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(data.DataError) as err:
+        warnings.simplefilter("always")
+        data.load("kaggle", tmp_path)
+    assert "row 950 (line 951), column pixel399 is 'n/a?', not an integer" in str(err.value)
+    assert caught == []

@@ -105,7 +105,7 @@ def weights(tmp_path):
     ("lacks b2", "missing b2"),
     ("wrong shape", "W2 has shape (8, 9)"),
     ("rows per input", "W1 has shape (784, 8) and b1 (8,); expected (n, 784)"),
-    ("nan", "W1 or b1 holds NaN"),
+    ("nan", "W1 holds NaN or inf"),
 ])
 def test_bad_weights_files(weights, tmp_path, damage, message):
     params, _ = files.load_weights(weights)
