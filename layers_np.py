@@ -74,13 +74,23 @@ def conv2d_backward(dout, cache, need_dx=True):
 
 def maxpool2d_forward(x, k, stride=None):
     """The maximum of every k x k window, torch's MaxPool2d (no padding).
-    x (C, B, H, W) -> out (C, B, H', W'), H' = (H - k) // stride + 1; stride defaults to k."""
+    x (C, B, H, W) -> out (C, B, H', W'), H' = (H - k) // stride + 1; stride defaults to k.
+
+    The windows' entries at one offset (i, j) form a strided slice of x, so the maximum is
+    k^2 - 1 elementwise passes, and `where` (the offset of the first maximum in row-major
+    order, as torch picks among equal maxima) k^2 more."""
     stride = stride or k
-    w = windows(x, k, stride)                             # (C, k, k, B, H', W')
-    C, _, _, B, Ho, Wo = w.shape
-    flat = w.reshape(C, k * k, B, Ho, Wo)                 # window entries in row-major order
-    where = flat.argmax(axis=1)                           # (C, B, H', W'): the first maximum,
-    out = array_module(x).take_along_axis(flat, where[:, None], axis=1)[:, 0]   # as torch
+    xp = array_module(x)
+    offsets = [(i, j) for i in range(k) for j in range(k)]         # a window in row-major order
+    at = lambda i, j: x[:, :, i::stride, j::stride][:, :, :Ho, :Wo]  # (C, B, H', W') views
+    Ho, Wo = (x.shape[2] - k) // stride + 1, (x.shape[3] - k) // stride + 1
+    out = at(0, 0).copy()                                          # (C, B, H', W')
+    for i, j in offsets[1:]:
+        xp.maximum(out, at(i, j), out=out)
+    where = xp.zeros(out.shape, xp.int8 if k * k < 128 else xp.int32)
+    for n in range(len(offsets) - 1, 0, -1):                       # the first maximum last
+        xp.copyto(where, n, where=at(*offsets[n]) == out)
+    xp.copyto(where, 0, where=at(0, 0) == out)
     return out, (where, x.shape, k, stride)
 
 
