@@ -15,10 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layers_np import (conv2d_backward, conv2d_forward, flatten_backward, flatten_forward,
-                       maxpool2d_backward, maxpool2d_forward)
-from mlp_np import (cross_entropy_backward, cross_entropy_forward, linear_backward,
-                    linear_forward, relu_backward, relu_forward)
+from layers_np import (LOSSES, conv2d_backward, conv2d_forward, flatten_backward,
+                       flatten_forward, linear_backward, linear_forward, maxpool2d_backward,
+                       maxpool2d_forward, relu_backward, relu_forward)
 
 
 @dataclass(frozen=True)
@@ -66,10 +65,11 @@ def init_params(arch, channels, kernel, hidden, n_classes, seed=0, dtype="float3
 
 
 class CNN:
-    """The network of `params` (see init_params) and `arch`; xp=cupy keeps it on the GPU."""
+    """The network of `params` (see init_params) and `arch`, trained with the loss called
+    `loss` (layers_np.LOSSES); xp=cupy keeps it on the GPU."""
 
-    def __init__(self, params, arch, xp=np):
-        self.arch, self.xp = arch, xp
+    def __init__(self, params, arch, xp=np, loss="ce"):
+        self.arch, self.xp, self.loss = arch, xp, loss
         self.n_convs = sum(1 for k in params if k.startswith("C"))
         self.n_layers = sum(1 for k in params if k.startswith("W"))
         self.weights = {k: xp.array(v) for k, v in params.items()}  # own copies, updated in place
@@ -80,7 +80,7 @@ class CNN:
 
     def clone(self):
         """A new network with these weights (copies) and this structure."""
-        return CNN(self.params(), self.arch, self.xp)
+        return CNN(self.params(), self.arch, self.xp, self.loss)
 
     def asarray(self, a):
         """A NumPy array as this model's array type (a no-op for NumPy on the CPU)."""
@@ -129,14 +129,15 @@ class CNN:
         return self.forward(x)[0]
 
     def loss_and_grads(self, x, y, smoothing=0.0):
-        """x (B, H W), y (B,) -> (mean cross-entropy as a float, {name: gradient})."""
+        """x (B, H W), y (B,) -> (mean loss as a float, {name: gradient})."""
         loss, grads = self.loss_and_grads_on_device(x, y, smoothing)
         return float(loss), {k: g.get() if hasattr(g, "get") else g for k, g in grads.items()}
 
     def loss_and_grads_on_device(self, x, y, smoothing=0.0):
+        loss_forward, loss_backward = LOSSES[self.loss]
         logits, caches = self.forward(x)
-        loss, ce_cache = cross_entropy_forward(logits, y, smoothing)
-        return loss, self.backward(cross_entropy_backward(1.0, ce_cache), caches)
+        loss, loss_cache = loss_forward(logits, y, smoothing)
+        return loss, self.backward(loss_backward(1.0, loss_cache), caches)
 
     def train_step(self, x, y, optimizer, smoothing=0.0):
         """One step of minibatch training; returns the loss before the update (device scalar)."""

@@ -8,13 +8,16 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from mlp_torch import loss_of
+
 
 class CNN(nn.Module):
-    """The network of `params` (see cnn_np.init_params) and `arch`, on `device`."""
+    """The network of `params` (see cnn_np.init_params) and `arch`, trained with the loss called
+    `loss` (see mlp_torch.loss_of), on `device`."""
 
-    def __init__(self, params, arch, device="cpu"):
+    def __init__(self, params, arch, device="cpu", loss="ce"):
         super().__init__()
-        self.arch, self.device = arch, torch.device(device)
+        self.arch, self.device, self.loss = arch, torch.device(device), loss
         self.convs, self.layers = nn.ModuleList(), nn.ModuleList()
         for j in range(1, sum(1 for k in params if k.startswith("C")) + 1):
             C = torch.from_numpy(params[f"C{j}"])                  # (c_out, c_in, k, k)
@@ -40,7 +43,7 @@ class CNN(nn.Module):
 
     def clone(self):
         """A new network with these weights (copies) and this structure."""
-        return CNN(self.params(), self.arch, self.device)
+        return CNN(self.params(), self.arch, self.device, self.loss)
 
     def asarray(self, a):
         """A NumPy array as a tensor on this model's device (no copy on the CPU)."""
@@ -62,10 +65,10 @@ class CNN(nn.Module):
             return self(x)
 
     def loss_and_grads(self, x, y, smoothing=0.0):
-        """x (B, H W), y (B,) -> (mean cross-entropy as a float, {name: gradient as NumPy})."""
+        """x (B, H W), y (B,) -> (mean loss as a float, {name: gradient as NumPy})."""
         self.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(self(torch.as_tensor(x, device=self.device)),
-                               torch.as_tensor(y, device=self.device), label_smoothing=smoothing)
+        loss = loss_of(self.loss, self(torch.as_tensor(x, device=self.device)),
+                       torch.as_tensor(y, device=self.device), smoothing)
         loss.backward()
         grads = {}
         for weight, bias, modules in (("C", "c", self.convs), ("W", "b", self.layers)):
@@ -76,7 +79,7 @@ class CNN(nn.Module):
 
     def train_step(self, x, y, optimizer, smoothing=0.0):
         """One step of minibatch training; returns the loss before the update (device scalar)."""
-        loss = F.cross_entropy(self(x), y, label_smoothing=smoothing)
+        loss = loss_of(self.loss, self(x), y, smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -153,8 +153,9 @@ def results_row(history, cfg, n_train, max_diff):
     last = history["epochs"][-1]
     reached_98 = train.first_epoch_reaching(history, 0.98)
     config = {k: getattr(cfg, k) for k in CONFIG_COLUMNS}
-    config["hidden"] = "-".join(map(str, cfg.hidden))
+    config["hidden"] = "-".join(map(str, cfg.hidden)) or "0"       # 0: no hidden layer
     return dict(implementation=history["twin"], device=history["device"], **config,
+                model=cfg.model, loss=cfg.loss,
                 test_acc=last["test_acc"], test_loss=last["test_loss"],
                 train_seconds=history["train_seconds"],
                 seconds_per_epoch=history["train_seconds"] / len(history["epochs"]),
@@ -330,8 +331,10 @@ def datasets_section(results, machine):
         for twin in ("numpy", "torch"):
             t = r[r.implementation == twin]
             rows.append({"data set": name, "twin": twin, "device": t.device.iloc[0],
-                         "MLP": f"{data.DATASETS[name].n_inputs}-{first.hidden}-"
-                                f"{data.DATASETS[name].n_classes}",
+                         "MLP": "-".join(str(n) for n in (data.DATASETS[name].n_inputs,
+                                                          first.hidden,
+                                                          data.DATASETS[name].n_classes)
+                                         if str(n) != "0"),
                          "seeds": len(t), "test acc (%), lowest": f"{100 * t.test_acc.min():.2f}",
                          "largest twin gap (points)": f"{gap:.2f}",
                          "train s, longest": f"{t.train_seconds.max():.1f}",

@@ -16,6 +16,7 @@ OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 SCHEDULES = ("constant", "cosine")
 DTYPES = ("float32", "float64")
 MODELS = ("mlp", "cnn")
+LOSSES = ("ce", "mse")
 
 
 def _opt(default, help, **kw):
@@ -28,7 +29,11 @@ class Config:
     model: str = _opt("mlp", "mlp, or cnn: convolutions (conv, ReLU, max-pool each) before the "
                              "fully connected layers", choices=MODELS)
     hidden: tuple = _opt((1024,), "widths of the hidden fully connected layers, e.g. --hidden "
-                                  "1024 or --hidden 512 256", nargs="+", type=int)
+                                  "1024 or --hidden 512 256; --hidden 0: none (an MLP without "
+                                  "one is softmax regression)", nargs="+", type=int)
+    loss: str = _opt("ce", "training loss: ce (softmax cross-entropy) or mse (squared error "
+                           "against the one-hot targets, as the single-neuron perceptron of "
+                           "--hidden 1 --loss mse)", choices=LOSSES)
     channels: tuple = _opt((6, 16), "--model cnn: output channels of each convolution",
                            nargs="+", type=int)
     kernel: int = _opt(5, "--model cnn: kernel size (k x k) of every convolution")
@@ -58,7 +63,7 @@ class Config:
                             "(for choosing hyperparameters without the test set)")
 
     def __post_init__(self):
-        self.hidden = tuple(self.hidden)
+        self.hidden = () if tuple(self.hidden) == (0,) else tuple(self.hidden)
         self.channels = tuple(self.channels)
         for name in ("padding", "stride"):         # one value: the same for every convolution
             value = tuple(getattr(self, name))
@@ -81,8 +86,9 @@ class Config:
 
 def validate(cfg):
     """The first thing wrong with `cfg` as a sentence, or None."""
-    if (cfg.model == "mlp" and not cfg.hidden) or any(h < 1 for h in cfg.hidden):
-        return f"--hidden sizes must be positive integers, got {list(cfg.hidden)}"
+    if any(h < 1 for h in cfg.hidden):
+        return (f"--hidden sizes must be positive integers (or one 0: no hidden layer), got "
+                f"{list(cfg.hidden)}")
     if not cfg.channels or any(c < 1 for c in cfg.channels):
         return f"--channels must be positive integers, got {list(cfg.channels)}"
     for name in ("padding", "stride"):

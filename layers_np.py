@@ -1,16 +1,99 @@
-"""Layers for convolutional networks, by hand in NumPy: forward/backward pairs, as in mlp_np.py.
+"""The layers of both hand-written networks (mlp_np.py, cnn_np.py): forward/backward pairs.
 
-Images inside a network are (C, B, H, W) arrays: channels first, then the batch. It is the
-convolutional form of mlp_np's one column per image: a convolution over every window of every
-image is one matrix product (C_out, C_in k k) @ (C_in k k, B H' W') whose result is already the
-next layer's (C_out, B, H', W'), with no transpose in between. Torch's NCHW is (B, C, H, W);
-`flatten_forward` gives the features in torch's order.
+Every `*_forward` returns its output and a cache of what the backward pass needs;
+`*_backward(dout, cache)` takes the gradient of the loss with respect to that output and
+returns the gradients with respect to its inputs (and parameters).
 
-Every `*_forward` returns its output and a cache; `*_backward(dout, cache)` returns the
-gradients with respect to its inputs (and parameters). Every array function comes from the
-array's own module, so CuPy arrays run on the GPU.
+Dense layers work on columns, one per image: (n, B) arrays, as in the textbook's z = W a + b
+(mlp_np.py says why). Images inside a network are (C, B, H, W) arrays, channels first, then
+the batch: the convolutional form of one column per image. A convolution over every window of
+every image is then one matrix product (C_out, C_in k k) @ (C_in k k, B H' W') whose result is
+already the next layer's (C_out, B, H', W'), with no transpose in between. Torch's NCHW is
+(B, C, H, W); `flatten_forward` gives the features in torch's order.
+
+Every array function comes from the array's own module, so CuPy arrays run on the GPU.
 """
-from mlp_np import array_module
+import sys
+
+
+def array_module(a):
+    """numpy for a NumPy array, cupy for a CuPy array."""
+    return sys.modules[type(a).__module__.split(".")[0]]
+
+
+# --- dense layers -------------------------------------------------------------------------
+
+def linear_forward(x, W, b):
+    """out = W x + b.   x (n_in, B), W (n_out, n_in), b (n_out,) -> out (n_out, B)."""
+    out = W @ x                                   # (n_out, B)
+    out += b[:, None]                             # (n_out, B), b added to every column
+    return out, (x, W)
+
+
+def linear_backward(dout, cache, need_dx=True):
+    """dout (n_out, B) -> dx (n_in, B) or None, dW (n_out, n_in), db (n_out,).
+
+    need_dx=False skips dx for the first layer: nothing upstream of the pixels learns."""
+    x, W = cache
+    dW = dout @ x.T                               # (n_out, n_in) = (n_out, B) @ (B, n_in)
+    db = dout.sum(axis=1)                         # (n_out,): b was added to every column
+    dx = W.T @ dout if need_dx else None          # (n_in, B) = (n_in, n_out) @ (n_out, B)
+    return dx, dW, db
+
+
+def relu_forward(z):
+    """h = max(z, 0), elementwise.   z (n, B) -> h (n, B).  Overwrites z (never needed again)."""
+    h = array_module(z).maximum(z, 0, out=z)      # (n, B)
+    return h, h                                   # h > 0 exactly where z > 0
+
+
+def relu_backward(dh, cache):
+    """dz = dh * 1[z > 0].   dh (n, B) -> dz (n, B).  Overwrites dh.
+
+    The derivative at z = 0 is taken as 0, as torch does."""
+    h = cache
+    return array_module(dh).multiply(dh, h > 0, out=dh)
+
+
+def cross_entropy_forward(logits, y, smoothing=0.0):
+    """Mean softmax cross-entropy against label-smoothed targets.
+    logits (B, C), y (B,) -> loss (scalar array).
+
+    The target of row b is t_b = (1 - s) onehot(y_b) + s / C: the true class gets 1 - s + s/C,
+    every other class s/C (s = smoothing; s = 0 is the plain cross-entropy). Asking for less
+    than certainty keeps the logits from growing without end once an image is classified
+    right (Szegedy et al., 2016); it is torch's `label_smoothing`.
+        loss = mean_b [ log sum_c exp(logits_bc) - sum_c t_bc logits_bc ]
+    Computed after subtracting the row maximum (which changes nothing, as sum_c t_bc = 1), so
+    exp never overflows and no logit, however confident (±1e4), gives inf or NaN."""
+    xp = array_module(logits)
+    B, C = logits.shape
+    rows = xp.arange(B)
+    shifted = logits - logits.max(axis=1, keepdims=True)   # (B, C), every entry <= 0
+    exp = xp.exp(shifted)                                  # (B, C), in (0, 1]
+    sum_exp = exp.sum(axis=1)                              # (B,), >= 1
+    target_logit = shifted[rows, y]                        # (B,)
+    if smoothing:
+        target_logit = (1 - smoothing) * target_logit + smoothing / C * shifted.sum(axis=1)
+    loss = (xp.log(sum_exp) - target_logit).mean()         # ()
+    probs = exp / sum_exp[:, None]                         # (B, C) softmax
+    return loss, (probs, y, smoothing)
+
+
+def cross_entropy_backward(dloss, cache):
+    """dloss (scalar) -> dlogits (B, C) = dloss * (softmax(logits) - targets) / B."""
+    probs, y, smoothing = cache
+    B, C = probs.shape
+    dlogits = probs                                         # (B, C), reuses the cache
+    if smoothing:
+        dlogits -= smoothing / C                            # every class's share of s
+    dlogits[array_module(probs).arange(B), y] -= 1 - smoothing   # softmax - targets
+    dlogits *= dloss / B                                    # the mean over the batch
+    return dlogits
+
+
+# --- convolutional layers -----------------------------------------------------------------
+
 
 
 def _strided(xp):
@@ -145,15 +228,23 @@ def tanh_backward(dt, t):
     return dt * (1 - t * t)
 
 
-def mse_forward(out, y):
-    """Mean squared error against one-hot targets, torch's F.mse_loss(out, one_hot(y)):
-    the mean over all B x C entries.   out (B, C), y (B,) -> loss (scalar array)."""
+def mse_forward(out, y, smoothing=0.0):
+    """Mean squared error against one-hot targets, label-smoothed as the cross-entropy's (the
+    true class 1 - s + s/C, the others s/C): torch's F.mse_loss(out, targets), the mean over
+    all B x C entries. The loss of the single-neuron perceptron, whose outputs are scores, not
+    log-probabilities.   out (B, C), y (B,) -> loss (scalar array)."""
     xp = array_module(out)
-    diff = out.copy()                                     # (B, C): out - onehot(y)
-    diff[xp.arange(len(y)), y] -= 1
+    B, C = out.shape
+    diff = out - smoothing / C                            # (B, C): out - targets
+    diff[xp.arange(B), y] -= 1 - smoothing
     return (diff * diff).mean(), diff
 
 
 def mse_backward(dloss, diff):
-    """dloss (scalar) -> dout (B, C) = dloss 2 (out - onehot) / (B C)."""
+    """dloss (scalar) -> dout (B, C) = dloss 2 (out - targets) / (B C)."""
     return diff * (2 * dloss / diff.size)
+
+
+# --loss: name -> (forward(out, y, smoothing) -> (loss, cache), backward(dloss, cache) -> dout)
+LOSSES = {"ce": (cross_entropy_forward, cross_entropy_backward),
+          "mse": (mse_forward, mse_backward)}

@@ -16,23 +16,21 @@ forward and backward took 5% less time than with one row per image (x W, W store
 n_out)): the first layer's weight gradient is 7% faster, and the narrow product that carries
 the gradient back from the 10 outputs twice as fast.
 
-Every layer is a pair of functions: `*_forward` returns its output and a cache of what the
-backward pass needs; `*_backward(dout, cache)` takes the gradient of the loss with respect to
-that output and returns the gradients with respect to its inputs and parameters.
+Its layers (linear, ReLU, cross-entropy) are the forward/backward pairs of layers_np.py:
+`*_forward` returns its output and a cache of what the backward pass needs;
+`*_backward(dout, cache)` takes the gradient of the loss with respect to that output and
+returns the gradients with respect to its inputs and parameters.
 
 The same code runs on the GPU through CuPy: every array function is taken from the array's own
 module (`xp`), which is NumPy for NumPy arrays and CuPy for CuPy arrays. This file never
 imports torch.
 """
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-
-def array_module(a):
-    """numpy for a NumPy array, cupy for a CuPy array."""
-    return sys.modules[type(a).__module__.split(".")[0]]
+from layers_np import (LOSSES, array_module, linear_backward, linear_forward, relu_backward,
+                       relu_forward)
 
 
 def init_params(sizes, seed=0, dtype="float32"):
@@ -53,84 +51,15 @@ def init_params(sizes, seed=0, dtype="float32"):
     return params
 
 
-# --- layers --------------------------------------------------------------------------------
-
-def linear_forward(x, W, b):
-    """out = W x + b.   x (n_in, B), W (n_out, n_in), b (n_out,) -> out (n_out, B)."""
-    out = W @ x                                   # (n_out, B)
-    out += b[:, None]                             # (n_out, B), b added to every column
-    return out, (x, W)
-
-
-def linear_backward(dout, cache, need_dx=True):
-    """dout (n_out, B) -> dx (n_in, B) or None, dW (n_out, n_in), db (n_out,).
-
-    need_dx=False skips dx for the first layer: nothing upstream of the pixels learns."""
-    x, W = cache
-    dW = dout @ x.T                               # (n_out, n_in) = (n_out, B) @ (B, n_in)
-    db = dout.sum(axis=1)                         # (n_out,): b was added to every column
-    dx = W.T @ dout if need_dx else None          # (n_in, B) = (n_in, n_out) @ (n_out, B)
-    return dx, dW, db
-
-
-def relu_forward(z):
-    """h = max(z, 0), elementwise.   z (n, B) -> h (n, B).  Overwrites z (never needed again)."""
-    h = array_module(z).maximum(z, 0, out=z)      # (n, B)
-    return h, h                                   # h > 0 exactly where z > 0
-
-
-def relu_backward(dh, cache):
-    """dz = dh * 1[z > 0].   dh (n, B) -> dz (n, B).  Overwrites dh.
-
-    The derivative at z = 0 is taken as 0, as torch does."""
-    h = cache
-    return array_module(dh).multiply(dh, h > 0, out=dh)
-
-
-def cross_entropy_forward(logits, y, smoothing=0.0):
-    """Mean softmax cross-entropy against label-smoothed targets.
-    logits (B, C), y (B,) -> loss (scalar array).
-
-    The target of row b is t_b = (1 - s) onehot(y_b) + s / C: the true class gets 1 - s + s/C,
-    every other class s/C (s = smoothing; s = 0 is the plain cross-entropy). Asking for less
-    than certainty keeps the logits from growing without end once an image is classified
-    right (Szegedy et al., 2016); it is torch's `label_smoothing`.
-        loss = mean_b [ log sum_c exp(logits_bc) - sum_c t_bc logits_bc ]
-    Computed after subtracting the row maximum (which changes nothing, as sum_c t_bc = 1), so
-    exp never overflows and no logit, however confident (±1e4), gives inf or NaN."""
-    xp = array_module(logits)
-    B, C = logits.shape
-    rows = xp.arange(B)
-    shifted = logits - logits.max(axis=1, keepdims=True)   # (B, C), every entry <= 0
-    exp = xp.exp(shifted)                                  # (B, C), in (0, 1]
-    sum_exp = exp.sum(axis=1)                              # (B,), >= 1
-    target_logit = shifted[rows, y]                        # (B,)
-    if smoothing:
-        target_logit = (1 - smoothing) * target_logit + smoothing / C * shifted.sum(axis=1)
-    loss = (xp.log(sum_exp) - target_logit).mean()         # ()
-    probs = exp / sum_exp[:, None]                         # (B, C) softmax
-    return loss, (probs, y, smoothing)
-
-
-def cross_entropy_backward(dloss, cache):
-    """dloss (scalar) -> dlogits (B, C) = dloss * (softmax(logits) - targets) / B."""
-    probs, y, smoothing = cache
-    B, C = probs.shape
-    dlogits = probs                                         # (B, C), reuses the cache
-    if smoothing:
-        dlogits -= smoothing / C                            # every class's share of s
-    dlogits[array_module(probs).arange(B), y] -= 1 - smoothing   # softmax - targets
-    dlogits *= dloss / B                                    # the mean over the batch
-    return dlogits
-
-
 # --- the network ---------------------------------------------------------------------------
 
 class MLP:
-    """ReLU MLP built from a params dict (see init_params); xp=cupy keeps it on the GPU."""
+    """ReLU MLP built from a params dict (see init_params), trained with the loss called `loss`
+    (layers_np.LOSSES: ce, the default, or mse); xp=cupy keeps it on the GPU. No hidden layer
+    (params W1, b1 alone) is softmax regression."""
 
-    def __init__(self, params, xp=np):
-        self.xp = xp
+    def __init__(self, params, xp=np, loss="ce"):
+        self.xp, self.loss = xp, loss
         self.n_layers = len(params) // 2
         self.weights = {k: xp.array(v) for k, v in params.items()}  # own copies, updated in place
 
@@ -140,7 +69,7 @@ class MLP:
 
     def clone(self):
         """A new network with these weights (copies)."""
-        return MLP(self.params(), self.xp)
+        return MLP(self.params(), self.xp, self.loss)
 
     def asarray(self, a):
         """A NumPy array as this model's array type (a no-op for NumPy on the CPU)."""
@@ -175,16 +104,17 @@ class MLP:
         return self.forward(x)[0]
 
     def loss_and_grads(self, x, y, smoothing=0.0):
-        """x (B, 784), y (B,) -> (mean cross-entropy as a float, {name: gradient}).
-        smoothing: label smoothing of the targets (see cross_entropy_forward)."""
+        """x (B, 784), y (B,) -> (mean loss as a float, {name: gradient}).
+        smoothing: label smoothing of the targets (see layers_np.cross_entropy_forward)."""
         loss, grads = self.loss_and_grads_on_device(x, y, smoothing)
         return float(loss), {k: g.get() if hasattr(g, "get") else g for k, g in grads.items()}
 
     def loss_and_grads_on_device(self, x, y, smoothing=0.0):
         """As loss_and_grads, but the loss and gradients stay arrays of this model's module."""
+        loss_forward, loss_backward = LOSSES[self.loss]
         logits, caches = self.forward(x)
-        loss, ce_cache = cross_entropy_forward(logits, y, smoothing)
-        return loss, self.backward(cross_entropy_backward(1.0, ce_cache), caches)
+        loss, loss_cache = loss_forward(logits, y, smoothing)
+        return loss, self.backward(loss_backward(1.0, loss_cache), caches)
 
     def train_step(self, x, y, optimizer, smoothing=0.0):
         """One step of minibatch training; returns the loss before the update (device scalar)."""

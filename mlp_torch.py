@@ -10,12 +10,23 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-class MLP(nn.Module):
-    """ReLU MLP built from a params dict (see mlp_np.init_params), on `device`."""
+def loss_of(name, out, y, smoothing=0.0):
+    """The training loss called `name` (as layers_np.LOSSES): ce, torch's cross-entropy with
+    label smoothing; mse, F.mse_loss against the one-hot targets smoothed the same way."""
+    if name == "mse":
+        C = out.shape[1]
+        targets = F.one_hot(y, C).to(out.dtype) * (1 - smoothing) + smoothing / C
+        return F.mse_loss(out, targets)
+    return F.cross_entropy(out, y, label_smoothing=smoothing)
 
-    def __init__(self, params, device="cpu"):
+
+class MLP(nn.Module):
+    """ReLU MLP built from a params dict (see mlp_np.init_params), trained with the loss called
+    `loss` (see loss_of), on `device`."""
+
+    def __init__(self, params, device="cpu", loss="ce"):
         super().__init__()
-        self.device = torch.device(device)
+        self.device, self.loss = torch.device(device), loss
         self.n_layers = len(params) // 2
         self.layers = nn.ModuleList()
         for i in range(1, self.n_layers + 1):
@@ -36,7 +47,7 @@ class MLP(nn.Module):
 
     def clone(self):
         """A new network with these weights (copies)."""
-        return MLP(self.params(), self.device)
+        return MLP(self.params(), self.device, self.loss)
 
     def asarray(self, a):
         """A NumPy array as a tensor on this model's device (no copy on the CPU)."""
@@ -55,11 +66,11 @@ class MLP(nn.Module):
             return self(x)
 
     def loss_and_grads(self, x, y, smoothing=0.0):
-        """x (B, 784), y (B,) -> (mean cross-entropy as a float, {name: gradient as NumPy}).
-        smoothing: label smoothing of the targets (see mlp_np.cross_entropy_forward)."""
+        """x (B, 784), y (B,) -> (mean loss as a float, {name: gradient as NumPy}).
+        smoothing: label smoothing of the targets (see layers_np.cross_entropy_forward)."""
         self.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(self(torch.as_tensor(x, device=self.device)),
-                               torch.as_tensor(y, device=self.device), label_smoothing=smoothing)
+        loss = loss_of(self.loss, self(torch.as_tensor(x, device=self.device)),
+                       torch.as_tensor(y, device=self.device), smoothing)
         loss.backward()
         grads = {}
         for i, layer in enumerate(self.layers, start=1):
@@ -69,7 +80,7 @@ class MLP(nn.Module):
 
     def train_step(self, x, y, optimizer, smoothing=0.0):
         """One step of minibatch training; returns the loss before the update (device scalar)."""
-        loss = F.cross_entropy(self(x), y, label_smoothing=smoothing)
+        loss = loss_of(self.loss, self(x), y, smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -31,20 +31,22 @@ def builder(twin_name, cfg, where):
     if twin_name == "numpy":
         if cfg.model == "cnn":
             import cnn_np
-            return lambda params: cnn_np.CNN(params, arch(cfg), where)
+            return lambda params: cnn_np.CNN(params, arch(cfg), where, cfg.loss)
         import mlp_np
-        return lambda params: mlp_np.MLP(params, where)
+        return lambda params: mlp_np.MLP(params, where, cfg.loss)
     if cfg.model == "cnn":
         import cnn_torch
-        return lambda params: cnn_torch.CNN(params, arch(cfg), where)
+        return lambda params: cnn_torch.CNN(params, arch(cfg), where, cfg.loss)
     import mlp_torch
-    return lambda params: mlp_torch.MLP(params, where)
+    return lambda params: mlp_torch.MLP(params, where, cfg.loss)
 
 
 def describe(cfg):
-    """The model in a few words, e.g. 'MLP 784-1024-10' or 'CNN 6-16 5x5, 120-84'."""
+    """The model in a few words, e.g. 'MLP 784-1024-10'."""
+    loss = ", MSE loss" if cfg.loss == "mse" else ""
     if cfg.model == "cnn":
         fc = "-".join(map(str, (*cfg.hidden, data.DATASETS[cfg.dataset].n_classes)))
         return (f"CNN conv {'-'.join(map(str, cfg.channels))} {cfg.kernel}x{cfg.kernel} "
-                f"(padding {'/'.join(map(str, cfg.padding))}, pool {cfg.pool}), fc {fc}")
-    return f"MLP {'-'.join(map(str, cfg.sizes()))}"
+                f"(padding {'/'.join(map(str, cfg.padding))}, pool {cfg.pool}), fc {fc}{loss}")
+    kind = " (softmax regression)" if not cfg.hidden and cfg.loss == "ce" else ""
+    return f"MLP {'-'.join(map(str, cfg.sizes()))}{kind}{loss}"

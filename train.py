@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from config import EMA_EVERY, ema_decay_at, lr_at
 from data import batch_order
-from mlp_np import cross_entropy_forward
+from layers_np import LOSSES
 
 TRAIN_EVAL_SIZE = 10_000   # training images re-scored after each epoch for the train accuracy
 
@@ -51,14 +51,16 @@ def to_numpy(a):
 
 
 def evaluate(model, x, y, batch_size=10_000):
-    """Mean cross-entropy and accuracy of `model` on (x, y), x on the model's device.
+    """Mean loss (the one the model trains with, unsmoothed: cross-entropy by default) and
+    accuracy of `model` on (x, y), x on the model's device.
 
     Both are computed here in NumPy from the model's logits, the same way for both twins."""
+    loss_forward = LOSSES[model.loss][0]
     losses, correct = [], 0
     y = to_numpy(y)
     for i in range(0, len(y), batch_size):
         logits = to_numpy(model.logits(x[i:i + batch_size])).astype(np.float64)
-        loss, _ = cross_entropy_forward(logits, y[i:i + batch_size])
+        loss, _ = loss_forward(logits, y[i:i + batch_size])
         losses.append(float(loss) * len(logits))
         correct += int((logits.argmax(axis=1) == y[i:i + batch_size]).sum())
     return sum(losses) / len(y), correct / len(y)

@@ -152,7 +152,7 @@ def tuning_row(i, cfg, history, reach):
     last = history["epochs"][-1]
     accs = [e["val_acc"] for e in history["epochs"]]
     reached = train.first_epoch_reaching(history, reach)
-    return dict(candidate=i, hidden="-".join(map(str, cfg.hidden)),
+    return dict(candidate=i, hidden="-".join(map(str, cfg.hidden)) or "0",
                 optimizer=cfg.optimizer, lr=cfg.lr, weight_decay=cfg.weight_decay,
                 batch_size=cfg.batch_size, epochs=cfg.epochs,
                 final_val_acc=accs[-1], best_val_acc=max(accs),

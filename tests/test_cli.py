@@ -46,7 +46,7 @@ def test_main_np_runs_without_torch(tiny, tmp_path):
 @pytest.mark.parametrize("script", ["main_np.py", "main_torch.py"])
 @pytest.mark.parametrize("args,message", [
     (["--batch-size", "0"], "--batch-size must be at least 1"),
-    (["--hidden", "0"], "--hidden sizes must be positive"),
+    (["--hidden", "0", "8"], "--hidden sizes must be positive"),
     (["--lr", "-1"], "--lr must be a finite number > 0"),
     (["--lr", "0"], "--lr must be a finite number > 0"),
     (["--lr", "nan"], "--lr must be a finite number > 0"),

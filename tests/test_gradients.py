@@ -4,6 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import layers_np
 import mlp_np
 import mlp_torch
 from conftest import rel_err
@@ -23,8 +24,8 @@ def test_linear_backward_matches_autograd(dtype, seed):
     B, n_in, n_out = rng.integers(1, 40, size=3)
     x, W, b = (rng.standard_normal(s).astype(dtype) for s in ((n_in, B), (n_out, n_in), (n_out,)))
     dout = rng.standard_normal((n_out, B)).astype(dtype)      # random: ones would hide transposes
-    out, cache = mlp_np.linear_forward(x, W, b)
-    dx, dW, db = mlp_np.linear_backward(dout, cache)
+    out, cache = layers_np.linear_forward(x, W, b)
+    dx, dW, db = layers_np.linear_backward(dout, cache)
     xt, Wt, bt = t(x), t(W), t(b)
     out_t = Wt @ xt + bt[:, None]                              # one column per image
     out_t.backward(torch.from_numpy(dout))
@@ -32,7 +33,7 @@ def test_linear_backward_matches_autograd(dtype, seed):
     for mine, ref in ((dx, xt.grad), (dW, Wt.grad), (db, bt.grad)):
         assert mine.shape == tuple(ref.shape)
         assert rel_err(mine, ref) < TOL[dtype]
-    assert mlp_np.linear_backward(dout, cache, need_dx=False)[0] is None
+    assert layers_np.linear_backward(dout, cache, need_dx=False)[0] is None
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -43,8 +44,8 @@ def test_relu_backward_matches_autograd_including_exact_zeros(dtype):
     dh = rng.standard_normal(z.shape).astype(dtype)
     zt = t(z)
     torch.relu(zt).backward(torch.from_numpy(dh))
-    h, cache = mlp_np.relu_forward(z.copy())
-    dz = mlp_np.relu_backward(dh.copy(), cache)
+    h, cache = layers_np.relu_forward(z.copy())
+    dz = layers_np.relu_backward(dh.copy(), cache)
     assert np.array_equal(h, torch.relu(torch.from_numpy(z)).numpy())
     assert np.array_equal(dz, zt.grad.numpy())                 # a mask times dh: exact
     assert np.all(dz[z == 0] == 0)
@@ -58,8 +59,8 @@ def test_cross_entropy_matches_autograd(dtype, scale, smoothing):
     logits = (rng.standard_normal((32, 10)) * scale).astype(dtype)
     y = rng.integers(0, 10, 32)
     dloss = float(rng.standard_normal())                       # random upstream, not 1
-    loss, cache = mlp_np.cross_entropy_forward(logits.copy(), y, smoothing)
-    dlogits = mlp_np.cross_entropy_backward(dloss, cache)
+    loss, cache = layers_np.cross_entropy_forward(logits.copy(), y, smoothing)
+    dlogits = layers_np.cross_entropy_backward(dloss, cache)
     lt = t(logits)
     loss_t = F.cross_entropy(lt, torch.from_numpy(y), label_smoothing=smoothing)
     loss_t.backward(torch.tensor(dloss, dtype=lt.dtype))

@@ -108,15 +108,17 @@ def test_sigmoid_and_tanh_match_autograd_without_overflow(name, dtype):
     assert rel_err(out, ot.detach()) < TOL[dtype] and rel_err(dz, zt.grad) < TOL[dtype]
 
 
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_mse_against_one_hot_matches_autograd(dtype):
+def test_mse_against_one_hot_matches_autograd(dtype, smoothing):
     rng = np.random.default_rng(2)
     out = rng.standard_normal((16, 10)).astype(dtype)
     y = rng.integers(0, 10, 16)
-    loss, cache = L.mse_forward(out, y)
+    loss, cache = L.mse_forward(out, y, smoothing)
     dout = L.mse_backward(1.0, cache)
     ot = torch.tensor(out, requires_grad=True)
-    lt = F.mse_loss(ot, F.one_hot(torch.tensor(y), 10).to(ot.dtype))
+    targets = F.one_hot(torch.tensor(y), 10).to(ot.dtype) * (1 - smoothing) + smoothing / 10
+    lt = F.mse_loss(ot, targets)
     lt.backward()
     assert rel_err(loss, lt.item()) < TOL[dtype] and rel_err(dout, ot.grad) < TOL[dtype]
     assert np.array_equal(out, out.astype(dtype)) and cache is not out     # input untouched
