@@ -1,13 +1,14 @@
 """Choose the default hyperparameters on a validation set, never on the test set.
 
-Trains the NumPy twin on the training images but the last VAL_SIZE for each candidate of the
-data set (SEARCHES below) and scores it on those held-out ones. Writes tuning.csv (MNIST:
-learning_curves/tuning.csv; another data set: learning_curves/<name>/tuning.csv): one row per
-candidate with the final validation accuracy, the epoch and the training seconds at which
-validation accuracy first reached the data set's `reach` accuracy, and the training seconds in
-all; and the README's tuning section of that data set.
+Trains a twin (NumPy unless --twin torch: the twins are held equal by the tests) on the
+training images but the last few thousand for each candidate of the data set and model
+(SEARCHES below) and scores it on those held-out ones. Writes tuning.csv (MNIST's MLP:
+learning_curves/tuning.csv; another data set's: learning_curves/<name>/tuning.csv; a CNN's:
+tuning-cnn.csv beside it): one row per candidate with the final validation accuracy, the epoch
+and the training seconds at which validation accuracy first reached the search's `reach`
+accuracy, and the training seconds in all; and the README's tuning section of that search.
 
-    python tune.py [--dataset fashion-mnist] [--only N ...] [--out PATH]
+    python tune.py [--dataset fashion-mnist] [--model cnn --twin torch] [--only N ...]
 """
 import cli  # first of all: it sets how OpenBLAS's threads idle, before NumPy loads
 
@@ -78,18 +79,35 @@ LINES_CANDIDATES = [
     dict(hidden=(64,), batch_size=256, epochs=10, label_smoothing=0.1),
     dict(hidden=(64,), batch_size=64, epochs=10),
 ]
-# data set -> (candidates, validation images, the accuracy whose first reaching is timed)
+LENET = dict(channels=(6, 16), kernel=5, padding=(2, 0), pool=2, hidden=(120, 84),
+             optimizer="adam", lr=2e-3, batch_size=256, epochs=20, label_smoothing=0.1,
+             ema=0.999)
+CNN_CANDIDATES = [
+    # LeNet-5's shape with the MLP's training defaults, then cheaper, wider, decayed, faster
+    LENET,
+    dict(LENET, epochs=15),
+    dict(LENET, channels=(8, 16), hidden=(128,)),
+    dict(LENET, optimizer="adamw", weight_decay=0.05),
+    dict(LENET, lr=3e-3, batch_size=512),
+    dict(LENET, lr=1e-3, batch_size=128),
+]
+# (data set, model) -> (candidates, validation images, the accuracy whose first reaching is
+# timed)
 SEARCHES = {
-    "mnist": (MNIST_CANDIDATES, 5000, 0.98),
-    "fashion-mnist": (FASHION_CANDIDATES, 5000, 0.90),
-    "kaggle": (MNIST_CANDIDATES, 3780, 0.98),      # a tenth of its training part
-    "lines": (LINES_CANDIDATES, 5000, 1.0),
+    ("mnist", "mlp"): (MNIST_CANDIDATES, 5000, 0.98),
+    ("fashion-mnist", "mlp"): (FASHION_CANDIDATES, 5000, 0.90),
+    ("kaggle", "mlp"): (MNIST_CANDIDATES, 3780, 0.98),      # a tenth of its training part
+    ("lines", "mlp"): (LINES_CANDIDATES, 5000, 1.0),
+    ("mnist", "cnn"): (CNN_CANDIDATES, 5000, 0.99),
 }
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", default="mnist", choices=tuple(SEARCHES))
+    parser.add_argument("--dataset", default="mnist", choices=tuple(data.DATASETS))
+    parser.add_argument("--model", default="mlp", choices=cli.config.MODELS)
+    parser.add_argument("--twin", default="numpy", choices=cli.TWINS,
+                        help="the twin that trains the candidates")
     parser.add_argument("--only", type=int, nargs="+", help="indices of the candidates to run")
     parser.add_argument("--out", help="the table (default learning_curves/[<data set>/]"
                                       "tuning.csv)")
@@ -99,25 +117,30 @@ def main(argv=None):
     parser.add_argument("--from-table", action="store_true",
                         help="train nothing: rewrite the README section from the table")
     args = parser.parse_args(argv)
-    candidates, val_size, reach = SEARCHES[args.dataset]
+    if (args.dataset, args.model) not in SEARCHES:
+        parser.error(f"no search for --model {args.model} on {args.dataset}; there are "
+                     + ", ".join(f"{m} on {d}" for d, m in SEARCHES))
+    candidates, val_size, reach = SEARCHES[args.dataset, args.model]
     if any(not 0 <= i < len(candidates) for i in args.only or ()):
         parser.error(f"--only takes candidates 0..{len(candidates) - 1}")
-    out = Path(args.out or files.results_folder(args.dataset) / "tuning.csv")
-    start, end = markers(args.dataset)
+    name = "tuning.csv" if args.model == "mlp" else f"tuning-{args.model}.csv"
+    out = Path(args.out or files.results_folder(args.dataset) / name)
+    start, end = markers(args.dataset, args.model)
     try:
         if args.from_table:
             table = read_table(out)
             files.replace_between(args.readme, start, end,
-                                  readme_section(table, args.dataset, val_size, reach))
+                                  readme_section(table, args.dataset, val_size, reach,
+                                                 args.model))
             return 0
         out.parent.mkdir(parents=True, exist_ok=True)
         threads = len(cli.os.sched_getaffinity(0))
-        base = Config(dataset=args.dataset, val_size=val_size, **PLAIN)
+        base = Config(dataset=args.dataset, model=args.model, val_size=val_size, **PLAIN)
         dataset = data.load(args.dataset, args.data_dir, base.dtype, val_size)
         rows = []
         for i in args.only or range(len(candidates)):
             cfg = replace(base, **candidates[i])
-            twin, build, _ = cli.load_twin("numpy", "cpu", threads, cfg)
+            twin, build, _ = cli.load_twin(args.twin, "cpu", threads, cfg)
             model = build(init_params(cfg))
             history = train.train(twin, model, dataset, cfg, f"candidate {i}", False)
             rows.append(tuning_row(i, cfg, history, reach))
@@ -130,7 +153,8 @@ def main(argv=None):
         files.write_text(out, table.to_csv(index=False))
         if not args.no_readme:
             files.replace_between(args.readme, start, end,
-                                  readme_section(table, args.dataset, val_size, reach))
+                                  readme_section(table, args.dataset, val_size, reach,
+                                                 args.model))
         return 0
     except (cli.RunError, data.DataError, files.FileError) as e:
         return cli.fail(str(e))
@@ -143,8 +167,9 @@ def read_table(path):
         raise files.FileError(f"{path} cannot be read ({e.strerror})")
 
 
-def markers(dataset):
-    name = "tuning" if dataset == "mnist" else f"tuning-{dataset}"
+def markers(dataset, model="mlp"):
+    name = "tuning" + ("" if dataset == "mnist" else f"-{dataset}") + \
+        ("" if model == "mlp" else f"-{model}")
     return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
 
 
@@ -152,7 +177,9 @@ def tuning_row(i, cfg, history, reach):
     last = history["epochs"][-1]
     accs = [e["val_acc"] for e in history["epochs"]]
     reached = train.first_epoch_reaching(history, reach)
-    return dict(candidate=i, hidden="-".join(map(str, cfg.hidden)) or "0",
+    convolutions = dict(channels="-".join(map(str, cfg.channels)), kernel=cfg.kernel) \
+        if cfg.model == "cnn" else {}
+    return dict(candidate=i, **convolutions, hidden="-".join(map(str, cfg.hidden)) or "0",
                 optimizer=cfg.optimizer, lr=cfg.lr, weight_decay=cfg.weight_decay,
                 batch_size=cfg.batch_size, epochs=cfg.epochs,
                 final_val_acc=accs[-1], best_val_acc=max(accs),
@@ -189,13 +216,13 @@ def chosen(table, val_size):
         na_position="last").iloc[0]
 
 
-def readme_section(table, dataset="mnist", val_size=5000, reach=0.98):
+def readme_section(table, dataset="mnist", val_size=5000, reach=0.98, model="mlp"):
     best = chosen(table, val_size)
     acc = table.final_val_acc
     top = acc.max()
     shown = table.assign(final_val_acc=(100 * acc).map("{:.2f}".format),
                          best_val_acc=(100 * table.best_val_acc).map("{:.2f}".format))
-    start, end = markers(dataset)
+    start, end = markers(dataset, model)
     rule = "the lowest validation loss" if top == 1.0 else f"the first to reach {100 * reach:g}%"
     return "\n".join([
         start, shown.to_markdown(index=False), "",
@@ -203,7 +230,9 @@ def readme_section(table, dataset="mnist", val_size=5000, reach=0.98):
         f"across the {len(table)} candidates; one standard error of an accuracy measured on "
         f"{val_size:,} images is {100 * standard_error(top, val_size):.2f} points, so "
         f"{len(close_to_best(table, val_size))} candidates are within it of the best. "
-        f"Chosen (of those, {rule}): candidate {best.candidate}, hidden "
+        f"Chosen (of those, {rule}): candidate {best.candidate}, "
+        + (f"channels {best.channels} ({best.kernel}x{best.kernel}), " if "channels" in best
+           else "") + f"hidden "
         f"{best.hidden}, {best.optimizer} lr {best.lr:g}, batch {best.batch_size}, "
         f"{best.epochs} epochs, weight decay {best.weight_decay:g}, label smoothing "
         f"{best.label_smoothing:g}, weight average decay {best.ema:g}.",

@@ -146,3 +146,30 @@ def test_a_cnn_file_without_its_structure_is_refused(tmp_path):
     with pytest.raises(files.FileError, match=r"C2 has shape \(3, 1, 5, 5\) and c2 \(3,\); "
                                               r"expected \(n, 2, 5, 5\)"):
         files.load_weights(tmp_path / "w.npz")
+
+
+def test_compare_models_writes_every_model_and_regenerates_its_table(mnist, tmp_path):
+    from test_cli import run
+    import pandas as pd
+    readme = tmp_path / "README.md"
+    readme.write_text("a\n<!-- models:start -->\n<!-- models:end -->\nb\n")
+    r = run("compare.py", "--models", "--quick", "--no-progress", "--hidden", "16",
+            "--channels", "2", "3", "--out", str(tmp_path / "lc"),
+            "--readme", str(readme))
+    assert r.returncode == 0, r.stderr
+    table = pd.read_csv(tmp_path / "lc" / "models.csv")
+    assert list(table.name.unique()) == ["softmax regression", "single neuron", "MLP", "CNN"]
+    assert len(table) == 4 * 2 and set(table.implementation) == {"numpy", "torch"}   # 1 seed
+    params = table.groupby("name").parameters.first()
+    assert params["softmax regression"] == 7850 and params["single neuron"] == 785 + 20
+    assert params["MLP"] == 784 * 16 + 16 + 16 * 10 + 10
+    assert (table[table.name == "single neuron"].loss == "mse").all()
+    assert (tmp_path / "lc" / "cnn" / "accuracy.png").is_file()
+    text = readme.read_text()
+    assert text.startswith("a\n") and text.endswith("b\n")
+    assert "| CNN " in text and "| test accuracy ≥ 99.20%, both twins" in text
+    before = readme.read_bytes()
+    r = run("compare.py", "--from-results", "--models", "--out", str(tmp_path / "lc"),
+            "--readme", str(readme))
+    assert r.returncode == 0 and "models section unchanged" in r.stdout, r.stderr
+    assert readme.read_bytes() == before
