@@ -1,6 +1,11 @@
 """A convolutional network written by hand in NumPy, from the layers of layers_np.py.
 
-    image -> [conv k x k -> ReLU -> max-pool] per convolution -> flatten -> ReLU MLP -> logits
+    image -> [conv k x k -> max-pool -> ReLU] per convolution -> flatten -> ReLU MLP -> logits
+
+Max-pool then ReLU is LeNet's ReLU then max-pool on a quarter of the pixels: the same outputs,
+as ReLU and the maximum commute, and the same gradients (a window whose maximum is positive
+sends its gradient to the same first maximum either way; any other window sends none), which
+tests/test_cnn.py checks against torch, ties included.
 
 The weights contract, as the MLP's (mlp_np.py) and read by cnn_torch.py alike:
     C_j   (c_j, c_{j-1}, k, k)   the kernels of convolution j (c_0 = 1, the grey image)
@@ -8,7 +13,7 @@ The weights contract, as the MLP's (mlp_np.py) and read by cnn_torch.py alike:
     W_i   (n_i, n_{i-1})         the fully connected layers, W_1 taking the flattened
     b_i   (n_i,)                 (c_n, H_n, W_n) activations in torch's order
 Shapes for a batch of B images of H x W pixels: x (B, H W) as the data sets give them, y (B,),
-logits (B, classes). Inside, images are (C, B, H, W) (see layers_np.py) and the fully connected
+logits (B, classes). Inside, images are (C, H, W, B) (see layers_np.py) and the fully connected
 layers work on columns, as mlp_np.MLP.
 """
 from dataclasses import dataclass
@@ -88,16 +93,16 @@ class CNN:
 
     def forward(self, x):
         """x (B, H W) -> logits (B, classes), caches (for backward)."""
-        B = x.shape[0]
-        h = x.reshape(1, B, *self.arch.image)     # (1, B, H, W): one grey channel, a view
+        h = self.xp.ascontiguousarray(x.T)       # (H W, B): the batch last
+        h = h.reshape(1, *self.arch.image, -1)    # (1, H, W, B): one grey channel, a view
         conv_caches = []
         for j in range(1, self.n_convs + 1):
             h, conv = conv2d_forward(h, self.weights[f"C{j}"], self.weights[f"c{j}"],
                                      self.arch.stride[j - 1], self.arch.padding[j - 1])
-            h, relu = relu_forward(h)             # (c_j, B, H', W')
             h, pool = maxpool2d_forward(h, self.arch.pool)
-            conv_caches.append((conv, relu, pool))
-        h, flat_shape = flatten_forward(h)        # (c_n H_n W_n, B), torch's order
+            h, relu = relu_forward(h)             # (c_j, H_j, W_j, B)
+            conv_caches.append((conv, pool, relu))
+        h, flat_shape = flatten_forward(h)        # (c_n H_n W_n, B), torch's order, a view
         fc_caches = []
         for i in range(1, self.n_layers + 1):
             h, linear = linear_forward(h, self.weights[f"W{i}"], self.weights[f"b{i}"])
@@ -117,10 +122,10 @@ class CNN:
             if relu is not None:
                 d = relu_backward(d, relu)
             d, grads[f"W{i}"], grads[f"b{i}"] = linear_backward(d, linear)
-        d = flatten_backward(d, flat_shape)       # (c_n, B, H_n, W_n)
+        d = flatten_backward(d, flat_shape)       # (c_n, H_n, W_n, B)
         for j in range(self.n_convs, 0, -1):
-            conv, relu, pool = conv_caches[j - 1]
-            d = relu_backward(maxpool2d_backward(d, pool), relu)
+            conv, pool, relu = conv_caches[j - 1]
+            d = maxpool2d_backward(relu_backward(d, relu), pool)
             d, grads[f"C{j}"], grads[f"c{j}"] = conv2d_backward(d, conv, need_dx=j > 1)
         return grads
 

@@ -53,7 +53,7 @@ class CNN(nn.Module):
         """x (B, H W) -> logits (B, classes)."""
         h = x.view(x.shape[0], 1, *self.arch.image)                # (B, 1, H, W)
         for conv in self.convs:
-            h = self.pool(F.relu(conv(h)))
+            h = F.relu(self.pool(conv(h)))
         h = h.flatten(1)                                           # (B, c_n H_n W_n)
         for layer in self.layers[:-1]:
             h = F.relu(layer(h))

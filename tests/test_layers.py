@@ -11,13 +11,18 @@ from conftest import rel_err
 TOL = {np.float64: 1e-10, np.float32: 1e-4}
 
 
-def to_torch(x_cbhw):
-    """Ours (C, B, H, W) -> torch's (B, C, H, W), a leaf that records its gradient."""
-    return torch.tensor(x_cbhw.transpose(1, 0, 2, 3).copy(), requires_grad=True)
+def to_torch(x_chwb):
+    """Ours (C, H, W, B) -> torch's (B, C, H, W), a leaf that records its gradient."""
+    return torch.tensor(ours_to_bchw(x_chwb), requires_grad=True)
+
+
+def ours_to_bchw(x_chwb):
+    return x_chwb.transpose(3, 0, 1, 2).copy()
 
 
 def ours(t_bchw):
-    return t_bchw.detach().numpy().transpose(1, 0, 2, 3)
+    """Torch's (B, C, H, W) -> ours (C, H, W, B)."""
+    return t_bchw.detach().numpy().transpose(1, 2, 3, 0)
 
 
 CONV_CASES = [  # B, C_in, H, W, C_out, k, stride, padding
@@ -34,7 +39,7 @@ CONV_CASES = [  # B, C_in, H, W, C_out, k, stride, padding
 def test_conv2d_matches_autograd(case, dtype):
     B, C, H, W, C_out, k, stride, padding = case
     rng = np.random.default_rng(sum(case))
-    x = rng.standard_normal((C, B, H, W)).astype(dtype)
+    x = rng.standard_normal((C, H, W, B)).astype(dtype)
     K = rng.standard_normal((C_out, C, k, k)).astype(dtype)
     b = rng.standard_normal(C_out).astype(dtype)
     out, cache = L.conv2d_forward(x, K, b, stride, padding)
@@ -43,7 +48,7 @@ def test_conv2d_matches_autograd(case, dtype):
     xt = to_torch(x)
     Kt, bt = torch.tensor(K, requires_grad=True), torch.tensor(b, requires_grad=True)
     ot = F.conv2d(xt, Kt, bt, stride=stride, padding=padding)
-    ot.backward(torch.tensor(dout.transpose(1, 0, 2, 3).copy()))
+    ot.backward(torch.tensor(ours_to_bchw(dout)))
     assert out.shape == ours(ot).shape and out.dtype == dtype and dx.dtype == dtype
     assert rel_err(out, ours(ot)) < TOL[dtype]
     assert rel_err(dx, ours(xt.grad)) < TOL[dtype] and dx.shape == x.shape
@@ -64,16 +69,16 @@ POOL_CASES = [  # B, C, H, W, k, stride
 def test_maxpool2d_matches_autograd_ties_included(case, dtype, ties):
     B, C, H, W, k, stride = case
     rng = np.random.default_rng(sum(case))
-    x = (rng.integers(0, 3, (C, B, H, W)) if ties else rng.standard_normal((C, B, H, W)))
+    x = (rng.integers(0, 3, (C, H, W, B)) if ties else rng.standard_normal((C, H, W, B)))
     x = x.astype(dtype)
     if ties:
-        x[:, 0] = 0                                       # a flat background, as MNIST's
+        x[..., 0] = 0                                     # a flat background, as MNIST's
     out, cache = L.maxpool2d_forward(x, k, stride)
     dout = rng.standard_normal(out.shape).astype(dtype)
     dx = L.maxpool2d_backward(dout, cache)
     xt = to_torch(x)
     ot = F.max_pool2d(xt, k, stride)
-    ot.backward(torch.tensor(dout.transpose(1, 0, 2, 3).copy()))
+    ot.backward(torch.tensor(ours_to_bchw(dout)))
     assert np.array_equal(out, ours(ot))                  # a maximum is exact
     assert rel_err(dx, ours(xt.grad)) < TOL[dtype]
     if ties:                                              # the tie rule really was exercised
@@ -81,15 +86,31 @@ def test_maxpool2d_matches_autograd_ties_included(case, dtype, ties):
         assert ((w == out[:, None]).sum(axis=1) > 1).mean() > 0.2
 
 
+@pytest.mark.parametrize("k, stride", [(2, 2), (3, 2)])
+def test_pool_then_relu_is_relu_then_pool_in_value_and_gradient(k, stride):
+    """cnn_np pools before its ReLU (a quarter of the work): torch's ReLU-then-pool gives the
+    same outputs and the same input gradient, ties on a flat background included."""
+    rng = np.random.default_rng(k)
+    x = rng.integers(-2, 3, (4, 3, 9, 9)).astype(np.float64)     # ties, positive and not
+    x[:, :, :4] = 0.5                                             # flat windows above zero
+    dout = torch.tensor(rng.standard_normal((4, 3, 4, 4)))
+    grads = []
+    for order in (lambda t: F.max_pool2d(F.relu(t), k, stride),
+                  lambda t: F.relu(F.max_pool2d(t, k, stride))):
+        xt = torch.tensor(x, requires_grad=True)
+        out = order(xt)
+        out.backward(dout[..., :out.shape[2], :out.shape[3]])
+        grads.append((out.detach(), xt.grad))
+    (out_a, grad_a), (out_b, grad_b) = grads
+    assert torch.equal(out_a, out_b) and torch.equal(grad_a, grad_b)
+    assert (grad_a != 0).sum() > 10                               # not vacuous
+
+
 def test_flatten_is_torchs_order_and_its_backward_undoes_it():
-    x = np.arange(2 * 3 * 4 * 5, dtype=np.float64).reshape(3, 2, 4, 5)    # (C, B, H, W)
+    x = np.arange(2 * 3 * 4 * 5, dtype=np.float64).reshape(3, 4, 5, 2)    # (C, H, W, B)
     flat, shape = L.flatten_forward(x)
     assert np.array_equal(flat.T, torch.nn.Flatten()(torch.tensor(ours_to_bchw(x))).numpy())
     assert np.array_equal(L.flatten_backward(flat, shape), x)
-
-
-def ours_to_bchw(x):
-    return x.transpose(1, 0, 2, 3).copy()
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -141,7 +162,7 @@ def numerical(f, a, eps=1e-6):
 
 def test_conv2d_gradients_against_finite_differences():
     rng = np.random.default_rng(3)
-    x, K, b = rng.standard_normal((2, 2, 6, 5)), rng.standard_normal((3, 2, 3, 3)), \
+    x, K, b = rng.standard_normal((2, 6, 5, 2)), rng.standard_normal((3, 2, 3, 3)), \
         rng.standard_normal(3)
     dout = rng.standard_normal(L.conv2d_forward(x, K, b, 2, 1)[0].shape)
     loss = lambda: float((L.conv2d_forward(x, K, b, 2, 1)[0] * dout).sum())
@@ -152,7 +173,7 @@ def test_conv2d_gradients_against_finite_differences():
 
 def test_maxpool2d_gradient_against_finite_differences():
     rng = np.random.default_rng(4)
-    x = rng.permutation(2 * 2 * 7 * 6).reshape(2, 2, 7, 6) / 10.0   # distinct: differentiable
+    x = rng.permutation(2 * 2 * 7 * 6).reshape(2, 7, 6, 2) / 10.0   # distinct: differentiable
     dout = rng.standard_normal(L.maxpool2d_forward(x, 3, 2)[0].shape)
     loss = lambda: float((L.maxpool2d_forward(x, 3, 2)[0] * dout).sum())
     dx = L.maxpool2d_backward(dout, L.maxpool2d_forward(x, 3, 2)[1])
