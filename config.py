@@ -39,7 +39,7 @@ class Config:
     kernel: int = _opt(5, "--model cnn: kernel size (k x k) of every convolution")
     padding: tuple = _opt((2, 0), "--model cnn: zero padding of each convolution (one value: "
                                   "the same for all)", nargs="+", type=int)
-    stride: tuple = _opt((1, 1), "--model cnn: stride of each convolution (one value: the "
+    stride: tuple = _opt((1,), "--model cnn: stride of each convolution (one value: the "
                                  "same for all)", nargs="+", type=int)
     pool: int = _opt(2, "--model cnn: max-pool kernel and stride after each convolution")
     epochs: int = _opt(20, "passes over the training set")
@@ -94,8 +94,9 @@ def validate(cfg):
     for name in ("padding", "stride"):
         value = getattr(cfg, name)
         if len(value) != len(cfg.channels):
+            default = " (the default, for two)" if value == Config.padding else ""
             return (f"--{name} takes one value, or one per convolution ({len(cfg.channels)}, "
-                    f"from --channels), got {list(value)}")
+                    f"from --channels), got {list(value)}{default}")
         if min(value) < (1 if name == "stride" else 0):
             return f"--{name} must be {'>= 1' if name == 'stride' else '>= 0'}, got {list(value)}"
     for name in ("kernel", "pool"):

@@ -2,7 +2,7 @@
 network from weights. Importing this module imports no twin: the NumPy path never loads torch.
 
     mlp   mlp_np.MLP, mlp_torch.MLP    (n_inputs, *hidden, n_classes), ReLU
-    cnn   cnn_np.CNN, cnn_torch.CNN    per convolution: conv, ReLU, max-pool; then the MLP head
+    cnn   cnn_np.CNN, cnn_torch.CNN    per convolution: conv, max-pool, ReLU; then the MLP head
 """
 import data
 

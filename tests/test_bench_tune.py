@@ -32,6 +32,37 @@ def test_bench_writes_its_table_plot_and_readme_section(tmp_path):
     assert "\nold\n" not in text and "Median NumPy / PyTorch step-time ratio" in text
 
 
+def test_cnn_products_are_im2col_and_the_fully_connected_layers():
+    cfg = bench.cli.config.Config.for_run("mnist", "cnn", channels=(6, 16), hidden=(120, 84))
+    B = 3
+    assert bench.cnn_products(cfg, B) == [
+        (6, 25, 28 * 28 * B), (25, 28 * 28 * B, 6),                          # conv 1: no dx
+        (16, 150, 10 * 10 * B), (150, 10 * 10 * B, 16), (150, 16, 10 * 10 * B),
+        (120, 400, B), (120, B, 400), (400, 120, B),
+        (84, 120, B), (84, B, 120), (120, 84, B),
+        (10, 84, B), (10, B, 84), (84, 10, B)]
+
+
+def test_bench_cnn_writes_its_tables_and_readme_section(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("a\n<!-- bench-cnn:start -->\nold\n<!-- bench-cnn:end -->\nb\n")
+    r = run("bench.py", "--model", "cnn", "--batches", "4", "8", "--repeats", "2",
+            "--out", str(tmp_path), "--readme", str(readme))
+    assert r.returncode == 0, r.stderr
+    results = pd.read_csv(tmp_path / "bench-cnn.csv")
+    assert list(results.batch) == [4, 8]
+    for column in ("numpy_ms", "torch_ms", "ceiling_numpy_ms", "numpy_gflops", "numpy_over_torch"):
+        assert np.isfinite(results[column]).all() and (results[column] > 0).all()
+    layers = pd.read_csv(tmp_path / "bench-cnn-layers.csv")
+    calls = list(zip(layers.function, layers.call))
+    assert calls[:2] == [("conv2d_forward", 1), ("maxpool2d_forward", 1)]
+    assert calls[-2:] == [("conv2d_backward", 1), ("the rest: loss, Adam, Python", 0)]
+    assert ("conv2d_backward", 2) in calls and (layers.ms[:-1] > 0).all()
+    text = readme.read_text()
+    assert text.startswith("a\n<!-- bench-cnn:start -->") and text.endswith("end -->\nb\n")
+    assert "\nold\n" not in text and "Where the NumPy step goes at batch 256" in text
+
+
 def test_bench_rejects_a_zero_width():
     r = run("bench.py", "--widths", "0")
     assert r.returncode == 2 and "--widths must be positive" in r.stderr

@@ -158,11 +158,14 @@ def test_compare_models_writes_every_model_and_regenerates_its_table(mnist, tmp_
             "--readme", str(readme))
     assert r.returncode == 0, r.stderr
     table = pd.read_csv(tmp_path / "lc" / "models.csv")
-    assert list(table.name.unique()) == ["softmax regression", "single neuron", "MLP", "CNN"]
-    assert len(table) == 4 * 2 and set(table.implementation) == {"numpy", "torch"}   # 1 seed
+    assert list(table.name.unique()) == ["softmax regression", "single neuron", "MLP", "CNN",
+                                         "AlexNet-like CNN"]
+    assert len(table) == 5 * 2 and set(table.implementation) == {"numpy", "torch"}   # 1 seed
     params = table.groupby("name").parameters.first()
     assert params["softmax regression"] == 7850 and params["single neuron"] == 785 + 20
     assert params["MLP"] == 784 * 16 + 16 + 16 * 10 + 10
+    assert params["AlexNet-like CNN"] == (32 * 9 + 32 + 64 * 32 * 9 + 64 + 128 * 64 * 9 + 128
+                                          + 1152 * 512 + 512 + 512 * 256 + 256 + 2570)
     assert (table[table.name == "single neuron"].loss == "mse").all()
     assert (tmp_path / "lc" / "cnn" / "accuracy.png").is_file()
     text = readme.read_text()
