@@ -32,6 +32,8 @@ def keep_freed_memory():
 
 keep_freed_memory()
 
+import numpy as np  # noqa: E402
+
 import config  # noqa: E402
 import data
 import files
@@ -60,6 +62,12 @@ def add_run_flags(parser, weights=True):
         parser.add_argument("--save", metavar="PATH", help="save the trained weights (.npz)")
         parser.add_argument("--load", metavar="PATH", help="start from these weights (.npz, "
                                                            "from either twin)")
+        parser.add_argument("--resume", metavar="FILE",
+                            help="continue the run saved in FILE (by --save, at its end or at "
+                                 "Ctrl-C) from the step it reached, with its hyperparameters, "
+                                 "optimizer state and weight average; --epochs may raise the "
+                                 "total. Either twin resumes either's file. Saves back to FILE "
+                                 "unless --save is given")
         parser.add_argument("--eval", action="store_true",
                             help="only evaluate the --load weights on the test set")
         parser.add_argument("--history", metavar="PATH", help="per-epoch metrics and every "
@@ -83,7 +91,31 @@ def parse(description, argv=None, weights=True):
                 parser.error(f"--{flag}: {e}")
     if getattr(args, "eval", False) and not args.load:
         parser.error("--eval needs --load PATH")
+    if getattr(args, "resume", None):
+        if args.load or args.eval:
+            parser.error("--resume continues a run; it takes neither --load nor --eval")
+        changed = sorted(f"--{k.replace('_', '-')}" for k in config.given_values(args)
+                         if k != "epochs")
+        if changed:
+            parser.error(f"--resume continues the saved run with its own hyperparameters: "
+                         f"{', '.join(changed)} cannot change (--epochs may raise the total)")
+        args.save = args.save or args.resume
     return parser, cfg, args
+
+
+def resumed(path, epochs=None):
+    """(trained weights, Config, checkpoint) of the run saved in `path`, to go on to `epochs`
+    epochs (None: the run's own). RunError if there is nothing left to train."""
+    checkpoint, saved = files.load_checkpoint(path)
+    fields = config.Config().to_dict()
+    cfg = config.Config(**{k: tuple(v) if isinstance(v, list) else v
+                           for k, v in saved.items() if k in fields})
+    if epochs is not None and epochs < cfg.epochs:
+        raise RunError(f"--epochs {epochs} is below the {cfg.epochs} epochs of the run saved "
+                       f"in {path}; --resume can only raise the total")
+    cfg = config.Config(**{**cfg.to_dict(), "epochs": epochs or cfg.epochs})
+    params = {k: v.astype(cfg.dtype) for k, v in checkpoint["weights"].items()}
+    return params, cfg, checkpoint
 
 
 def load_twin(name, device, threads, cfg=None):
@@ -155,6 +187,20 @@ def initial_params(cfg, load_path):
     return params, config.Config(**{**cfg.to_dict(), **structure})
 
 
+def at_chance(history, dataset, cfg):
+    """The one-line verdict on a finished run that learnt nothing (held-out accuracy within
+    2 points of always answering the most common class), or None."""
+    held_out = history["held_out"]
+    accuracy = history["epochs"][-1][f"{held_out}_acc"]
+    y = dataset.y_val if held_out == "val" else dataset.y_test
+    chance = float(np.bincount(y).max() / len(y))
+    if accuracy > chance + 0.02:
+        return None
+    return (f"training failed: the final {held_out} accuracy {100 * accuracy:.2f}% is at chance "
+            f"level (always answering the most common class scores {100 * chance:.2f}%). Try "
+            f"a lower learning rate (--lr {cfg.lr / 10:g}); no weights were saved")
+
+
 def fail(message, code=1):
     print(f"{os.path.basename(sys.argv[0])}: error: {message}", file=sys.stderr)
     return code
@@ -163,12 +209,20 @@ def fail(message, code=1):
 def main(twin_name, description, argv=None):
     parser, cfg, args = parse(description, argv)
     try:
-        params, cfg = initial_params(cfg, args.load)
+        resume = None
+        if args.resume:
+            params, cfg, resume = resumed(args.resume, args.epochs)
+        else:
+            params, cfg = initial_params(cfg, args.load)
         twin, build, device = load_twin(twin_name, args.device, args.threads, cfg)
         dataset = data.load(cfg.dataset, args.data_dir, cfg.dtype, cfg.val_size)
         if cfg.batch_size > len(dataset.y_train):
             parser.error(f"--batch-size {cfg.batch_size} is larger than the "
                          f"{len(dataset.y_train)} training images")
+        total_steps = cfg.epochs * -(-len(dataset.y_train) // cfg.batch_size)
+        if resume and resume["step"] >= total_steps:
+            raise RunError(f"the run saved in {args.resume} has finished its {cfg.epochs} "
+                           f"epochs; give --epochs above {cfg.epochs} to train on")
         model = build(params)
         if args.eval:
             loss, acc = train.evaluate(model, model.asarray(dataset.x_test),
@@ -176,23 +230,30 @@ def main(twin_name, description, argv=None):
             print(f"{twin_name} on {device}: test loss {loss:.4f}  test acc {100 * acc:.2f}%")
             return 0
         label = f"{twin_name}/{device}"
+        if resume:
+            print(f"{label}: resuming {args.resume} at step {resume['step']} of {total_steps}")
         print(f"{label}: {dataset.spec.title}, {models.describe(cfg)}, "
               f"{cfg.optimizer} lr {cfg.lr} "
               f"({cfg.schedule}), batch {cfg.batch_size}, {cfg.epochs} epochs, label smoothing "
               f"{cfg.label_smoothing:g}, weight average {cfg.ema:g}, {cfg.dtype}, "
               f"{args.threads} threads; data from {dataset.source}")
+        checkpoint = {}
         try:
             with train.ctrl_c_stops_between_steps():
-                history = train.train(twin, model, dataset, cfg, label, not args.no_progress)
+                history = train.train(twin, model, dataset, cfg, label, not args.no_progress,
+                                      resume=resume, checkpoint=checkpoint)
         except train.Diverged as e:
             return fail(f"training diverged: {e}. Try a lower learning rate "
                         f"(--lr {cfg.lr / 10:g}); no weights were saved")
         history.update(twin=twin_name, device=device, threads=args.threads)
+        failed = not history["interrupted"] and at_chance(history, dataset, cfg)
+        if failed:
+            return fail(failed)
         if args.history:
             files.write_json(args.history, history)
         if args.save:
-            files.save_weights(args.save, model.params(),
-                               dict(cfg.to_dict(), twin=twin_name, interrupted=history["interrupted"]))
+            files.save_weights(args.save, model.params(), dict(
+                cfg.to_dict(), twin=twin_name, interrupted=history["interrupted"]), checkpoint)
         if history["interrupted"]:
             saved = [p for p in (args.history, args.save) if p]
             print(f"interrupted: saved {', '.join(saved) if saved else 'nothing (no --save/--history)'}")

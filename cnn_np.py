@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layers_np import (LOSSES, conv2d_backward, conv2d_forward, flatten_backward,
+from layers_np import (conv2d_backward, conv2d_forward, flatten_backward,
                        flatten_forward, linear_backward, linear_forward, maxpool2d_backward,
                        maxpool2d_forward, relu_backward, relu_forward)
+from mlp_np import Network
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def init_params(arch, channels, kernel, hidden, n_classes, seed=0, dtype="float3
     return params
 
 
-class CNN:
+class CNN(Network):
     """The network of `params` (see init_params) and `arch`, trained with the loss called
     `loss` (layers_np.LOSSES); xp=cupy keeps it on the GPU."""
 
@@ -79,17 +80,9 @@ class CNN:
         self.n_layers = sum(1 for k in params if k.startswith("W"))
         self.weights = {k: xp.array(v) for k, v in params.items()}  # own copies, updated in place
 
-    def params(self):
-        """The weights as a dict of NumPy arrays (copies), keys C1, c1, ..., W1, b1, ..."""
-        return {k: v.get() if hasattr(v, "get") else v.copy() for k, v in self.weights.items()}
-
     def clone(self):
         """A new network with these weights (copies) and this structure."""
         return CNN(self.params(), self.arch, self.xp, self.loss)
-
-    def asarray(self, a):
-        """A NumPy array as this model's array type (a no-op for NumPy on the CPU)."""
-        return self.xp.asarray(a)
 
     def forward(self, x):
         """x (B, H W) -> logits (B, classes), caches (for backward)."""
@@ -128,24 +121,3 @@ class CNN:
             d = maxpool2d_backward(relu_backward(d, relu), pool)
             d, grads[f"C{j}"], grads[f"c{j}"] = conv2d_backward(d, conv, need_dx=j > 1)
         return grads
-
-    def logits(self, x):
-        """x (B, H W) -> logits (B, classes)."""
-        return self.forward(x)[0]
-
-    def loss_and_grads(self, x, y, smoothing=0.0):
-        """x (B, H W), y (B,) -> (mean loss as a float, {name: gradient})."""
-        loss, grads = self.loss_and_grads_on_device(x, y, smoothing)
-        return float(loss), {k: g.get() if hasattr(g, "get") else g for k, g in grads.items()}
-
-    def loss_and_grads_on_device(self, x, y, smoothing=0.0):
-        loss_forward, loss_backward = LOSSES[self.loss]
-        logits, caches = self.forward(x)
-        loss, loss_cache = loss_forward(logits, y, smoothing)
-        return loss, self.backward(loss_backward(1.0, loss_cache), caches)
-
-    def train_step(self, x, y, optimizer, smoothing=0.0):
-        """One step of minibatch training; returns the loss before the update (device scalar)."""
-        loss, grads = self.loss_and_grads_on_device(x, y, smoothing)
-        optimizer.step(grads)
-        return loss

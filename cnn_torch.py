@@ -8,10 +8,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mlp_torch import loss_of
+from mlp_torch import Network
 
 
-class CNN(nn.Module):
+class CNN(Network):
     """The network of `params` (see cnn_np.init_params) and `arch`, trained with the loss called
     `loss` (see mlp_torch.loss_of), on `device`."""
 
@@ -32,22 +32,17 @@ class CNN(nn.Module):
             copy_into(layer, W, params[f"b{i}"])
             self.layers.append(layer)
 
-    def params(self):
-        """The weights as a dict of NumPy arrays (copies), keys C1, c1, ..., W1, b1, ..."""
+    def named_weights(self):
+        """{"C1": convs[0].weight, "c1": ..., "W1": layers[0].weight, ...}: by contract name."""
         out = {}
         for weight, bias, modules in (("C", "c", self.convs), ("W", "b", self.layers)):
             for i, m in enumerate(modules, start=1):
-                out[f"{weight}{i}"] = m.weight.detach().cpu().numpy().copy()
-                out[f"{bias}{i}"] = m.bias.detach().cpu().numpy().copy()
+                out[f"{weight}{i}"], out[f"{bias}{i}"] = m.weight, m.bias
         return out
 
     def clone(self):
         """A new network with these weights (copies) and this structure."""
         return CNN(self.params(), self.arch, self.device, self.loss)
-
-    def asarray(self, a):
-        """A NumPy array as a tensor on this model's device (no copy on the CPU)."""
-        return torch.from_numpy(a).to(self.device)
 
     def forward(self, x):
         """x (B, H W) -> logits (B, classes)."""
@@ -58,32 +53,6 @@ class CNN(nn.Module):
         for layer in self.layers[:-1]:
             h = F.relu(layer(h))
         return self.layers[-1](h)
-
-    def logits(self, x):
-        """x (B, H W) -> logits (B, classes), without recording the graph."""
-        with torch.no_grad():
-            return self(x)
-
-    def loss_and_grads(self, x, y, smoothing=0.0):
-        """x (B, H W), y (B,) -> (mean loss as a float, {name: gradient as NumPy})."""
-        self.zero_grad(set_to_none=True)
-        loss = loss_of(self.loss, self(torch.as_tensor(x, device=self.device)),
-                       torch.as_tensor(y, device=self.device), smoothing)
-        loss.backward()
-        grads = {}
-        for weight, bias, modules in (("C", "c", self.convs), ("W", "b", self.layers)):
-            for i, m in enumerate(modules, start=1):
-                grads[f"{weight}{i}"] = m.weight.grad.cpu().numpy().copy()
-                grads[f"{bias}{i}"] = m.bias.grad.cpu().numpy().copy()
-        return loss.item(), grads
-
-    def train_step(self, x, y, optimizer, smoothing=0.0):
-        """One step of minibatch training; returns the loss before the update (device scalar)."""
-        loss = loss_of(self.loss, self(x), y, smoothing)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        return loss.detach()
 
 
 @torch.no_grad()

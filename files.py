@@ -39,10 +39,16 @@ class FileError(Exception):
 
 
 def atomic_write(path, write):
-    """Call write(f) on a temporary binary file beside `path`, then rename it to `path`."""
+    """Call write(f) on a temporary binary file beside `path`, then rename it to `path`.
+
+    The temporary file is hidden and named after the target and the writing process
+    (.NAME.PID.XXXXXXXX.tmp); a process killed mid-write (kill -9, a power cut) leaves it
+    behind, and the next write of the same target removes it."""
     path = Path(path)
+    remove_leftovers(path)
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.{os.getpid()}.",
+                                   suffix=".tmp")
     except OSError as e:
         raise FileError(f"cannot write {path}: {e.strerror}")
     try:
@@ -55,6 +61,32 @@ def atomic_write(path, write):
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def remove_leftovers(path):
+    """Delete the temporary files of earlier writes of `path` whose process is gone."""
+    for leftover in Path(path).parent.glob(f".{glob_escape(Path(path).name)}.*.tmp"):
+        pid = leftover.name[len(Path(path).name) + 2:].split(".")[0]
+        if pid.isdigit() and pid_alive(int(pid)):
+            continue                                   # being written right now
+        try:
+            leftover.unlink()
+        except OSError:
+            pass
+
+
+def glob_escape(name):
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:                                    # alive, another user's
+        return True
+    return True
 
 
 def write_text(path, text):
@@ -74,13 +106,59 @@ def check_writable(path):
         raise FileError(f"cannot write {path}: folder {folder} is not writable")
 
 
-def save_weights(path, params, config=None):
-    """params {"W1": (h1, n_inputs), ...} (+ the config dict) -> .npz at `path`, atomically."""
-    for name, a in params.items():
-        if not np.all(np.isfinite(a)):
+# A checkpoint's arrays, "<kind>.<weight name>" beside the weights: the trained weights where the
+# weights kept are their average, then the optimizer's state under torch's names.
+STATE_KINDS = ("trained", "exp_avg", "exp_avg_sq", "momentum_buffer")
+
+
+def save_weights(path, params, config=None, checkpoint=None):
+    """params {"W1": (h1, n_inputs), ...} (+ the config dict) -> .npz at `path`, atomically.
+    With a checkpoint (train.new_checkpoint), the file also resumes the run (load_checkpoint)."""
+    arrays = dict(params)
+    if checkpoint:
+        if checkpoint["average"] is not None:            # params is the average
+            arrays.update({f"trained.{k}": a for k, a in checkpoint["weights"].items()})
+        for kind, by_name in checkpoint["optimizer"].items():
+            if kind != "step":
+                arrays.update({f"{kind}.{k}": a for k, a in by_name.items()})
+        arrays["checkpoint"] = np.array(json.dumps(dict(
+            step=checkpoint["step"], optimizer_step=checkpoint["optimizer"].get("step"),
+            history=checkpoint["history"])))
+    for name, a in arrays.items():
+        if name != "checkpoint" and not np.all(np.isfinite(a)):
             raise FileError(f"refusing to save {path}: {name} holds NaN or inf")
-    arrays = dict(params, config=np.array(json.dumps(config or {})))
+    arrays["config"] = np.array(json.dumps(config or {}))
     atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def load_checkpoint(path):
+    """A weights file saved with a checkpoint -> (checkpoint as train.new_checkpoint makes it,
+    config dict). FileError if the file holds weights alone."""
+    params, config, state = _read_weights(path)
+    if "checkpoint" not in state:
+        raise FileError(f"{path} holds weights but no checkpoint to resume (it was saved "
+                        f"before checkpoints existed); start from it with --load instead")
+    try:
+        saved = json.loads(str(state.pop("checkpoint")))
+        saved["step"], saved["history"]["epochs"], saved["history"]["step_losses"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise FileError(f"{path}: its checkpoint record is unreadable ({e})")
+    by_kind = {}
+    for key, a in state.items():
+        kind, name = key.split(".", 1)
+        if kind not in STATE_KINDS or name not in params or a.shape != params[name].shape:
+            raise FileError(f"{path}: {key} is not part of a checkpoint of these weights")
+        by_kind.setdefault(kind, {})[name] = a
+    for kind, by_name in by_kind.items():
+        if set(by_name) != set(params):
+            raise FileError(f"{path}: the checkpoint's {kind} lacks "
+                            f"{', '.join(sorted(set(params) - set(by_name)))}")
+    trained = by_kind.pop("trained", None)
+    optimizer = dict(by_kind, **({"step": saved["optimizer_step"]}
+                                 if saved.get("optimizer_step") is not None else {}))
+    return dict(step=saved["step"], weights=trained if trained else params,
+                optimizer=optimizer, average=params if trained else None,
+                history=saved["history"]), config
 
 
 def load_weights(path):
@@ -88,15 +166,22 @@ def load_weights(path):
 
     An MLP's keys are W1, b1, ..., WL, bL; a CNN's are C1, c1, ..., Cn, cn before them, and its
     config must record the structure its weights do not (padding, stride, pool)."""
+    return _read_weights(path)[:2]
+
+
+def _read_weights(path):
+    """(weights, config, the checkpoint's arrays and JSON) of a weights file, the weights
+    checked."""
     path = Path(path)
     if not path.is_file():
         raise FileError(f"weights file {path} does not exist")
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
+        config = json.loads(str(arrays.pop("config"))) if "config" in arrays else {}
+        state = {k: arrays.pop(k) for k in list(arrays) if "." in k or k == "checkpoint"}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
         raise FileError(f"{path} is not a readable .npz weights file ({e})")
-    config = json.loads(str(arrays.pop("config"))) if "config" in arrays else {}
     n_convs = sum(1 for k in arrays if k.startswith("C"))
     n_layers = sum(1 for k in arrays if k.startswith("W"))
     if n_layers == 0:
@@ -127,7 +212,7 @@ def load_weights(path):
     if spec and n_in != spec.n_classes:
         raise FileError(f"{path}: the last layer has {n_in} outputs; {spec.name}, which it "
                         f"was trained on, has {spec.n_classes} classes")
-    return arrays, config
+    return arrays, config, state
 
 
 def check_convolutions(path, arrays, config, n_convs):

@@ -53,7 +53,45 @@ def init_params(sizes, seed=0, dtype="float32"):
 
 # --- the network ---------------------------------------------------------------------------
 
-class MLP:
+class Network:
+    """What every hand-written network does once it has forward and backward (the MLP below, the
+    CNN of cnn_np.py). Its weights are self.weights, {name: array}, updated in place; self.xp is
+    NumPy or CuPy, self.loss the name of its loss (layers_np.LOSSES). x (B, D) holds one image
+    per row, as the data sets give them; y (B,) the class ids."""
+
+    def params(self):
+        """The weights as a dict of NumPy arrays (copies), keys as the weights contract's."""
+        return {k: v.get() if hasattr(v, "get") else v.copy() for k, v in self.weights.items()}
+
+    def asarray(self, a):
+        """A NumPy array as this model's array type (a no-op for NumPy on the CPU)."""
+        return self.xp.asarray(a)
+
+    def logits(self, x):
+        """x (B, D) -> logits (B, classes)."""
+        return self.forward(x)[0]
+
+    def loss_and_grads(self, x, y, smoothing=0.0):
+        """x (B, D), y (B,) -> (mean loss as a float, {name: gradient}).
+        smoothing: label smoothing of the targets (see layers_np.cross_entropy_forward)."""
+        loss, grads = self.loss_and_grads_on_device(x, y, smoothing)
+        return float(loss), {k: g.get() if hasattr(g, "get") else g for k, g in grads.items()}
+
+    def loss_and_grads_on_device(self, x, y, smoothing=0.0):
+        """As loss_and_grads, but the loss and gradients stay arrays of this model's module."""
+        loss_forward, loss_backward = LOSSES[self.loss]
+        logits, caches = self.forward(x)
+        loss, loss_cache = loss_forward(logits, y, smoothing)
+        return loss, self.backward(loss_backward(1.0, loss_cache), caches)
+
+    def train_step(self, x, y, optimizer, smoothing=0.0):
+        """One step of minibatch training; returns the loss before the update (device scalar)."""
+        loss, grads = self.loss_and_grads_on_device(x, y, smoothing)
+        optimizer.step(grads)
+        return loss
+
+
+class MLP(Network):
     """ReLU MLP built from a params dict (see init_params), trained with the loss called `loss`
     (layers_np.LOSSES: ce, the default, or mse); xp=cupy keeps it on the GPU. No hidden layer
     (params W1, b1 alone) is softmax regression."""
@@ -63,17 +101,9 @@ class MLP:
         self.n_layers = len(params) // 2
         self.weights = {k: xp.array(v) for k, v in params.items()}  # own copies, updated in place
 
-    def params(self):
-        """The weights as a dict of NumPy arrays (copies), keys W1, b1, ..., WL, bL."""
-        return {k: v.get() if hasattr(v, "get") else v.copy() for k, v in self.weights.items()}
-
     def clone(self):
         """A new network with these weights (copies)."""
         return MLP(self.params(), self.xp, self.loss)
-
-    def asarray(self, a):
-        """A NumPy array as this model's array type (a no-op for NumPy on the CPU)."""
-        return self.xp.asarray(a)
 
     def forward(self, x):
         """x (B, 784) -> logits (B, 10), caches (one per layer, for backward)."""
@@ -98,29 +128,6 @@ class MLP:
             dout, grads[f"W{i}"], grads[f"b{i}"] = linear_backward(dout, linear_cache,
                                                                    need_dx=i > 1)
         return grads
-
-    def logits(self, x):
-        """x (B, 784) -> logits (B, 10)."""
-        return self.forward(x)[0]
-
-    def loss_and_grads(self, x, y, smoothing=0.0):
-        """x (B, 784), y (B,) -> (mean loss as a float, {name: gradient}).
-        smoothing: label smoothing of the targets (see layers_np.cross_entropy_forward)."""
-        loss, grads = self.loss_and_grads_on_device(x, y, smoothing)
-        return float(loss), {k: g.get() if hasattr(g, "get") else g for k, g in grads.items()}
-
-    def loss_and_grads_on_device(self, x, y, smoothing=0.0):
-        """As loss_and_grads, but the loss and gradients stay arrays of this model's module."""
-        loss_forward, loss_backward = LOSSES[self.loss]
-        logits, caches = self.forward(x)
-        loss, loss_cache = loss_forward(logits, y, smoothing)
-        return loss, self.backward(loss_backward(1.0, loss_cache), caches)
-
-    def train_step(self, x, y, optimizer, smoothing=0.0):
-        """One step of minibatch training; returns the loss before the update (device scalar)."""
-        loss, grads = self.loss_and_grads_on_device(x, y, smoothing)
-        optimizer.step(grads)
-        return loss
 
 
 # --- optimizers (torch.optim's exact update rules, in place) ---------------------------------
@@ -188,6 +195,16 @@ class SGD:
             g *= -self.lr
         p += g
 
+    def state(self):
+        """The state in torch's form: {"momentum_buffer": {name: buffer}} (none without
+        momentum)."""
+        return {"momentum_buffer": self.buffers} if self.momentum else {}
+
+    def load_state(self, state):
+        """Continue from state() of either twin (NumPy arrays)."""
+        for name, buf in self.buffers.items():
+            buf[...] = array_module(buf).asarray(state["momentum_buffer"][name])
+
 
 def flush_subnormals(a):
     """Set the entries of `a` too small for a normal float (|a| < finfo.tiny) to 0, in place.
@@ -210,18 +227,17 @@ class Adam:
         m <- beta1 m + (1 - beta1) g
         v <- beta2 v + (1 - beta2) g^2
         p <- p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
-    The moments are kept without their factors (1 - beta), M = m / (1 - beta1) and
-    V = v / (1 - beta2), so that each costs two passes over the weights instead of three:
-        M <- beta1 M + g
-        V <- beta2 V + g^2
-    Then sqrt(v) / sqrt(1 - beta2^t) = c sqrt(V) with c = sqrt((1 - beta2) / (1 - beta2^t)),
-    and the update becomes
-        p <- p - a * M / (sqrt(V) + e),   a = lr (1 - beta1) / ((1 - beta1^t) c),   e = eps / c
-    The same numbers as torch's update up to rounding, in 10 passes instead of 13. Every
-    FLUSH_EVERY steps, subnormal entries of M are set to 0 (see flush_subnormals): a change
-    below 1e-38 in M, which a subnormal would otherwise make a hundred times slower."""
+    m and v are torch's exp_avg and exp_avg_sq, so a checkpoint holds the same numbers whichever
+    twin wrote it. The moments take seven passes over the weights, the gradient serving as
+    scratch ((1 - beta1) g, then its square scaled to (1 - beta2) g^2; the shorter
+    m <- beta1 (m - g) + g cancels catastrophically in float32 when beta is near 1), and the
+    update five: with s = sqrt(1 - beta2^t),
+        p <- p - a * m / (sqrt(v) + eps s),   a = lr s / (1 - beta1^t)
+    The same numbers as torch's update up to rounding. Every FLUSH_EVERY steps, subnormal
+    entries of m are set to 0 (see flush_subnormals): a change below 1e-38 in m, which a
+    subnormal would otherwise make a hundred times slower."""
 
-    FLUSH_EVERY = 8      # a flush costs 3 passes over M; an entry stays subnormal ~150 steps
+    FLUSH_EVERY = 8      # a flush costs 3 passes over m; an entry stays subnormal ~150 steps
 
     def __init__(self, weights, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  decoupled=False):
@@ -229,38 +245,51 @@ class Adam:
         self.weight_decay, self.decoupled = weight_decay, decoupled
         self.t = 0
         zeros = lambda: {k: array_module(p).zeros_like(p) for k, p in weights.items()}
-        self.M, self.V = zeros(), zeros()          # moment sums, each the shape of its weight
+        self.m, self.v = zeros(), zeros()          # the moments, each the shape of its weight
 
     def step(self, grads):
         """Update the weights in place. The grads are consumed (used as scratch)."""
         beta1, beta2 = self.betas
         self.t += 1
-        c = ((1 - beta2) / (1 - beta2 ** self.t)) ** 0.5
-        self.step_size = self.lr * (1 - beta1) / (1 - beta1 ** self.t) / c
-        self.eps_over_c = self.eps / c
+        s = (1 - beta2 ** self.t) ** 0.5
+        self.step_size = self.lr * s / (1 - beta1 ** self.t)
+        self.eps_s = self.eps * s
         for name, p in self.weights.items():
-            by_row_blocks(self.update, p, grads[name], self.M[name], self.V[name])
+            by_row_blocks(self.update, p, grads[name], self.m[name], self.v[name])
 
-    def update(self, p, g, M, V):
-        """One block of one weight: p, g, M and V all have the same shape."""
+    def update(self, p, g, m, v):
+        """One block of one weight: p, g, m and v all have the same shape."""
         xp = array_module(p)
         beta1, beta2 = self.betas
         if self.weight_decay and self.decoupled:
             p *= 1 - self.lr * self.weight_decay
         elif self.weight_decay:
             g += self.weight_decay * p
-        M *= beta1
-        M += g
+        m *= beta1
+        v *= beta2
+        g *= 1 - beta1
+        m += g                                     # beta1 m + (1 - beta1) g
         if self.t % self.FLUSH_EVERY == 0:
-            flush_subnormals(M)
-        V *= beta2
+            flush_subnormals(m)
         g *= g
-        V += g                                     # g is free from here: the update goes in it
-        update = xp.sqrt(V, out=g)
-        update += self.eps_over_c
-        update = xp.divide(M, update, out=update)
+        g *= (1 - beta2) / (1 - beta1) ** 2
+        v += g                                     # beta2 v + (1 - beta2) g^2; g is free now
+        update = xp.sqrt(v, out=g)
+        update += self.eps_s
+        update = xp.divide(m, update, out=update)
         update *= -self.step_size
         p += update
+
+    def state(self):
+        """The state in torch's form: {"step": t, "exp_avg": {name: m}, "exp_avg_sq": {...}}."""
+        return {"step": self.t, "exp_avg": self.m, "exp_avg_sq": self.v}
+
+    def load_state(self, state):
+        """Continue from state() of either twin (NumPy arrays), as torch's load_state_dict."""
+        self.t = int(state["step"])
+        for name, p in self.weights.items():
+            self.m[name][...] = array_module(p).asarray(state["exp_avg"][name])
+            self.v[name][...] = array_module(p).asarray(state["exp_avg_sq"][name])
 
 
 class EMA:
@@ -274,8 +303,11 @@ class EMA:
     minimum; their average sits closer to it, so the averaged model scores better while the
     learning rate is still high."""
 
-    def __init__(self, model):
+    def __init__(self, model, average=None):
         self.model = model.clone()                      # the average, starting at the weights
+        if average is not None:                         # or where a checkpoint left it
+            for name, w in self.model.weights.items():
+                w[...] = self.model.asarray(average[name])
 
     def update(self, model, decay):
         """Move the average towards model's current weights."""
@@ -304,6 +336,21 @@ def make_optimizer(model, name, lr, momentum=0.9, weight_decay=0.0):
     if name in ("adam", "adamw"):
         return Adam(model.weights, lr, weight_decay=weight_decay, decoupled=name == "adamw")
     raise ValueError(f"unknown optimizer {name!r}")
+
+
+def optimizer_state(optimizer, model):
+    """The optimizer's state in the checkpoint form (torch's names, NumPy arrays keyed by weight
+    name): Adam {"step": t, "exp_avg": {...}, "exp_avg_sq": {...}}; SGD with momentum
+    {"momentum_buffer": {...}}; plain SGD {}. model: unused here, as the NumPy optimizers keep
+    the weights' names themselves (mlp_torch's needs it)."""
+    as_numpy = lambda a: a.get() if hasattr(a, "get") else a.copy()
+    return {key: {name: as_numpy(a) for name, a in value.items()} if isinstance(value, dict)
+            else value for key, value in optimizer.state().items()}
+
+
+def load_optimizer_state(optimizer, model, state):
+    """Continue from optimizer_state() of either twin."""
+    optimizer.load_state(state)
 
 
 def set_lr(optimizer, lr):

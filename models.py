@@ -13,10 +13,20 @@ def arch(cfg):
     return cnn_np.Arch(data.DATASETS[cfg.dataset].image_shape, cfg.padding, cfg.stride, cfg.pool)
 
 
+class ModelError(ValueError):
+    """A model that cannot be built: its convolutions shrink the image to nothing, or training
+    it would not fit in memory."""
+
+
 def init_params(cfg, seed=None, dtype=None):
     """He-initialised weights of cfg's model on cfg's data set (seed and dtype: cfg's unless
-    given). ValueError if the CNN's convolutions shrink the image to nothing."""
+    given). ModelError if the CNN's convolutions shrink the image to nothing, or if training
+    the network would not fit in this machine's memory (checked before allocating)."""
     seed, dtype = cfg.seed if seed is None else seed, dtype or cfg.dtype
+    try:
+        check_memory(cfg)
+    except ValueError as e:
+        raise ModelError(str(e))
     if cfg.model == "cnn":
         import cnn_np
         return cnn_np.init_params(arch(cfg), cfg.channels, cfg.kernel, cfg.hidden,
@@ -50,3 +60,59 @@ def describe(cfg):
                 f"(padding {'/'.join(map(str, cfg.padding))}, pool {cfg.pool}), fc {fc}{loss}")
     kind = " (softmax regression)" if not cfg.hidden and cfg.loss == "ce" else ""
     return f"MLP {'-'.join(map(str, cfg.sizes()))}{kind}{loss}"
+
+
+def layer_shapes(cfg):
+    """[(n_params, activations per image)] of each layer of cfg's model, without building it:
+    a convolution's activations are its im2col columns and its output."""
+    spec = data.DATASETS[cfg.dataset]
+    layers, n_in = [], spec.n_inputs
+    if cfg.model == "cnn":
+        (H, W), c_in = spec.image_shape, 1
+        for (c, Hp, Wp), p, s in zip(arch(cfg).feature_shapes(cfg.channels, cfg.kernel),
+                                     cfg.padding, cfg.stride):
+            Ho, Wo = (H + 2 * p - cfg.kernel) // s + 1, (W + 2 * p - cfg.kernel) // s + 1
+            layers.append((c * c_in * cfg.kernel ** 2 + c, (c_in * cfg.kernel ** 2 + c) * Ho * Wo))
+            (H, W), c_in = (Hp, Wp), c
+        n_in = c_in * H * W
+    for n_out in (*cfg.hidden, spec.n_classes):
+        layers.append((n_in * n_out + n_out, n_out))
+        n_in = n_out
+    return layers
+
+
+EVAL_BATCH = 10_000     # train.evaluate's
+
+
+def memory_needed(cfg):
+    """Bytes that training cfg's model needs at its peak, roughly: every weight as itself, its
+    gradient, the optimizer's state (Adam 2 copies, momentum 1), the weight average and its
+    float64 draw at initialisation; and the activations of a training batch (kept for
+    backward, with their gradients) and of an evaluation batch of EVAL_BATCH images."""
+    itemsize = 8 if cfg.dtype == "float64" else 4
+    layers = layer_shapes(cfg)
+    params = sum(n for n, _ in layers)
+    copies = 2 + {"adam": 2, "adamw": 2, "momentum": 1}.get(cfg.optimizer, 0) + (cfg.ema > 0)
+    activations = sum(a for _, a in layers)
+    return (params * (copies * itemsize + 8)
+            + activations * itemsize * (2 * cfg.batch_size + EVAL_BATCH))
+
+
+def available_memory():
+    """Bytes this machine can give without swapping (Linux's MemAvailable), or None."""
+    try:
+        with open("/proc/meminfo") as f:
+            return int(next(line for line in f if line.startswith("MemAvailable")).split()[1]) \
+                * 1024
+    except (OSError, StopIteration, ValueError):
+        return None
+
+
+def check_memory(cfg):
+    """ValueError, in one line, if training cfg's model would not fit in memory."""
+    need, have = memory_needed(cfg), available_memory()
+    if have is not None and need > have:
+        params = sum(n for n, _ in layer_shapes(cfg))
+        raise ValueError(f"{describe(cfg)} has {params:,} parameters: training it needs about "
+                         f"{need / 2 ** 30:,.1f} GiB of memory and this machine has "
+                         f"{have / 2 ** 30:.1f} GiB available; choose a smaller network")

@@ -66,21 +66,34 @@ def evaluate(model, x, y, batch_size=10_000):
     return sum(losses) / len(y), correct / len(y)
 
 
-def train(twin, model, data, cfg, label="", progress=True, log=print):
+def predictions(model, x, batch_size=10_000):
+    """The class each image of x (N, D) is given, (N,) NumPy, x on the model's device."""
+    return np.concatenate([to_numpy(model.logits(x[i:i + batch_size])).argmax(axis=1)
+                           for i in range(0, len(x), batch_size)])
+
+
+def train(twin, model, data, cfg, label="", progress=True, log=print, resume=None,
+          checkpoint=None):
     """Train `model` (a twin.MLP) on data.x_train with the hyperparameters of cfg; returns the
     final history (see train_epochs)."""
-    for history in train_epochs(twin, model, data, cfg, label, progress, log):
+    for history in train_epochs(twin, model, data, cfg, label, progress, log, resume,
+                                checkpoint):
         pass
     return history
 
 
-def train_epochs(twin, model, data, cfg, label="", progress=True, log=print):
+def train_epochs(twin, model, data, cfg, label="", progress=True, log=print, resume=None,
+                 checkpoint=None):
     """Train epoch by epoch, yielding the history after each epoch, so that a caller can run
     two twins in lockstep. The history holds per-epoch metrics, the loss of every step, and
     whether the run was interrupted (Ctrl-C: the history so far is yielded once more, marked).
     Evaluates on the validation set when cfg.val_size > 0, else on the test set.
     With cfg.ema, the moving average of the weights is what is evaluated, and it becomes
     model's weights when training ends (or is interrupted).
+    resume: a checkpoint to continue from (model holding its trained weights): the run goes on
+    from the step it reached, with its optimizer state, weight average and history, as if it
+    had never stopped. checkpoint: a dict, filled when training ends or is interrupted with
+    what resuming needs (see new_checkpoint).
     Raises Diverged as soon as a step's loss is NaN or infinite."""
     held_out = "val" if cfg.val_size else "test"
     x_train, y_train = model.asarray(data.x_train), model.asarray(data.y_train)
@@ -88,17 +101,27 @@ def train_epochs(twin, model, data, cfg, label="", progress=True, log=print):
     x_eval, y_eval = model.asarray(x_eval), model.asarray(y_eval)
     n = len(data.y_train)
     optimizer = twin.make_optimizer(model, cfg.optimizer, cfg.lr, cfg.momentum, cfg.weight_decay)
-    average = twin.EMA(model) if cfg.ema else None
+    average = twin.EMA(model, resume and resume["average"]) if cfg.ema else None
     evaluated = average.model if average else model
-    total_steps = cfg.epochs * math.ceil(n / cfg.batch_size)
+    steps_per_epoch = math.ceil(n / cfg.batch_size)
+    total_steps = cfg.epochs * steps_per_epoch
     history = dict(label=label, config=cfg.to_dict(), held_out=held_out, epochs=[],
                    step_losses=[], interrupted=False, train_seconds=0.0)
     step = 0
+    if resume:
+        twin.load_optimizer_state(optimizer, model, resume["optimizer"])
+        step = resume["step"]
+        history.update({k: resume["history"][k] for k in ("epochs", "step_losses",
+                                                          "train_seconds")})
+    def keep(checkpoint):
+        if checkpoint is not None:
+            checkpoint.update(new_checkpoint(twin, model, optimizer, average, step, history))
     try:
-        for epoch in range(1, cfg.epochs + 1):
+        for epoch in range(step // steps_per_epoch + 1, cfg.epochs + 1):
             batches = batch_order(n, cfg.batch_size, cfg.seed, epoch)
-            bar = tqdm(batches, desc=f"{label} epoch {epoch}/{cfg.epochs}", leave=False,
-                       disable=not progress, unit="batch")
+            done = step - (epoch - 1) * steps_per_epoch       # > 0 in a resumed epoch
+            bar = tqdm(batches[done:], desc=f"{label} epoch {epoch}/{cfg.epochs}", leave=False,
+                       disable=not progress, unit="batch", initial=done, total=len(batches))
             start = time.perf_counter()
             for idx in bar:
                 twin.set_lr(optimizer, lr_at(cfg, step, total_steps))
@@ -120,18 +143,31 @@ def train_epochs(twin, model, data, cfg, label="", progress=True, log=print):
                           lr=lr_at(cfg, step - 1, total_steps))
             record.update(scores(evaluated, x_train, y_train, x_eval, y_eval, held_out))
             history["epochs"].append(record)
-            if average and epoch == cfg.epochs:
-                average.copy_to(model)
+            if epoch == cfg.epochs:
+                keep(checkpoint)
+                if average:
+                    average.copy_to(model)
             log(f"{label} epoch {epoch:>2}/{cfg.epochs}  train loss {record['train_loss']:.4f}  "
                 f"{held_out} loss {record[f'{held_out}_loss']:.4f}  "
                 f"{held_out} acc {100 * record[f'{held_out}_acc']:.2f}%  {seconds:.2f} s")
             yield history
     except KeyboardInterrupt:
+        keep(checkpoint)
         if average:
             average.copy_to(model)
         history["interrupted"] = True
         log(f"{label} interrupted after {step} steps ({len(history['epochs'])} whole epochs)")
         yield history
+
+
+def new_checkpoint(twin, model, optimizer, average, step, history):
+    """What resuming needs, as NumPy arrays: the step reached, the trained weights (before the
+    average replaces them), the optimizer's state in torch's form (see mlp_np.optimizer_state),
+    the weight average (or None), and the history so far."""
+    return dict(step=step, weights=model.params(),
+                optimizer=twin.optimizer_state(optimizer, model),
+                average=average.model.params() if average else None,
+                history={k: history[k] for k in ("epochs", "step_losses", "train_seconds")})
 
 
 def scores(model, x_train, y_train, x_eval, y_eval, held_out):

@@ -85,7 +85,7 @@ def test_fifty_float64_training_steps_of_both_twins_agree(mnist, optimizer):
 # --- through the entry points ----------------------------------------------------------------
 
 CNN = ["--model", "cnn", "--channels", "3", "4", "--hidden", "8", "--epochs", "1",
-       "--batch-size", "50", "--no-progress"]
+       "--batch-size", "50", "--lr", "0.01", "--schedule", "constant", "--ema", "0", "--no-progress"]
 
 
 @pytest.fixture(scope="module")

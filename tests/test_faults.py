@@ -1,6 +1,7 @@
 """Faults lose nothing, bad files get one clear line, and predict.py shows the truth."""
 import gzip
 import json
+import os
 import subprocess
 import sys
 import time
@@ -14,7 +15,7 @@ import files
 import mlp_np
 from conftest import ROOT
 from helpers import idx_bytes, interrupt, write_mnist
-from test_cli import TINY, run
+from test_cli import TINY, run, tiny  # noqa: F401  (tiny: the fixture)
 
 IMAGES = np.random.default_rng(0).integers(0, 256, (4, 28, 28))
 VALID = idx_bytes(IMAGES, 2051)
@@ -75,6 +76,20 @@ def test_kill_during_a_write_leaves_the_old_file(tmp_path):
     proc.kill()
     proc.wait()
     assert target.read_text() == "old, complete\n"
+    leftovers = list(tmp_path.glob(".results.csv.*.tmp"))
+    assert len(leftovers) == 1 and f".{proc.pid}." in leftovers[0].name
+    (tmp_path / ".results.csv.tmp").write_text("a file of the user's")     # not a leftover
+    files.write_text(target, "new\n")                     # the next write clears it
+    assert target.read_text() == "new\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".results.csv.tmp", "results.csv"]
+
+
+def test_a_write_in_progress_keeps_its_temporary_file(tmp_path):
+    """Another live process's temporary file (this one's pid) is not a leftover."""
+    mine = tmp_path / f".w.txt.{os.getpid()}.abcd1234.tmp"
+    mine.write_text("being written")
+    files.write_text(tmp_path / "w.txt", "done")
+    assert mine.exists() and (tmp_path / "w.txt").read_text() == "done"
 
 
 def test_ctrl_c_saves_history_and_weights_marked_interrupted(tmp_path):
@@ -159,11 +174,43 @@ def test_predict_own_png_either_polarity(mnist, weights, tmp_path):
         assert r.returncode == 0, r.stderr
         outputs.append(r.stdout.splitlines()[1:])
     assert outputs[0] == outputs[1]                           # the inverted one is detected
-    Image.fromarray(np.zeros((32, 32), np.uint8)).save(tmp_path / "big.png")
-    r = run("predict.py", "--weights", str(weights), "--image", str(tmp_path / "big.png"))
-    assert r.returncode == 1 and "is 32x32 pixels; this data set's images are 28x28" in r.stderr
+    Image.fromarray(np.zeros((32, 32), np.uint8)).save(tmp_path / "blank.png")
+    r = run("predict.py", "--weights", str(weights), "--image", str(tmp_path / "blank.png"))
+    assert r.returncode == 1 and "blank.png: no ink found" in r.stderr
 
 
 def test_predict_index_out_of_range(mnist, weights):
     r = run("predict.py", "--weights", str(weights), "--index", "10000")
     assert r.returncode == 2 and "--index must be in 0..9999" in r.stderr
+
+
+@pytest.mark.parametrize("script", ["main_np.py", "main_torch.py", "compare.py"])
+def test_a_network_too_large_for_memory_is_refused_before_allocating(tiny, script):
+    start = time.time()
+    r = run(script, "--hidden", "200000000", "--data-dir", str(tiny), "--no-progress")
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert "MLP 784-200000000-10 has 159,000,000,010 parameters: training it needs about" \
+        in r.stderr
+    assert "GiB of memory and this machine has" in r.stderr and len(r.stderr.splitlines()) == 1
+    assert time.time() - start < 60
+
+
+def test_memory_estimate_grows_with_the_network_and_the_optimizer():
+    import models
+    from config import Config
+    small, wide = Config(hidden=(100,)), Config(hidden=(10_000,))
+    params = 784 * 10_000 + 10_000 + 10_000 * 10 + 10
+    assert sum(n for n, _ in models.layer_shapes(wide)) == params
+    # weights, gradients, Adam's two moments, the average (4 bytes each) and the float64 draw
+    assert models.memory_needed(wide) >= params * (5 * 4 + 8)
+    assert models.memory_needed(wide) > 10 * models.memory_needed(small)
+    sgd = Config(hidden=(10_000,), optimizer="sgd", ema=0.0)
+    assert models.memory_needed(wide) - models.memory_needed(sgd) == params * 3 * 4
+
+
+def test_a_run_that_ends_at_chance_level_has_failed(tiny, tmp_path):
+    r = run("main_np.py", *TINY, "--lr", "1e6", "--data-dir", str(tiny), "--save",
+            str(tmp_path / "w.npz"))
+    assert r.returncode == 1, r.stderr
+    assert "is at chance level" in r.stderr and "--lr 100000" in r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "w.npz").exists()

@@ -185,6 +185,6 @@ def test_adam_moments_of_silent_weights_are_flushed_and_the_weights_still_match_
         opt_np.step(grads)
     subnormals = lambda a: ((a != 0) & (np.abs(a) < np.finfo(a.dtype).tiny)).sum()
     assert subnormals(opt_t.state[model_t.layers[0].weight]["exp_avg"].numpy()) > 1000
-    assert subnormals(opt_np.M["W1"]) == 0                      # torch's are, the NumPy ones not
+    assert subnormals(opt_np.m["W1"]) == 0                      # torch's are, the NumPy ones not
     after_np, after_t = model_np.params(), model_t.params()
     assert all(rel_err(after_np[k], after_t[k]) < 1e-5 for k in params)

@@ -1,0 +1,163 @@
+"""Checkpoints: a run saved at its end or stopped mid-epoch, resumed from its file, equals the
+run that never stopped, in either twin and across them (float64)."""
+import numpy as np
+import pytest
+
+import cli
+import data
+import files
+import mlp_np
+import mlp_torch
+import train
+from config import Config
+from conftest import rel_err
+from test_cli import TINY, run, tiny  # noqa: F401  (tiny: the fixture)
+
+TWINS = {"numpy": mlp_np, "torch": mlp_torch}
+
+
+def subset(mnist, n_train=10 * 64):
+    return data.Dataset(mnist.x_train[:n_train], mnist.y_train[:n_train], mnist.x_val,
+                        mnist.y_val, mnist.x_test[:500], mnist.y_test[:500], mnist.folder,
+                        mnist.spec)
+
+
+def config(optimizer, **kw):
+    return Config(**{**dict(hidden=(24,), epochs=2, batch_size=64, lr=3e-3, dtype="float64",
+                            seed=5, optimizer=optimizer, label_smoothing=0.1, ema=0.9,
+                            weight_decay=1e-3), **kw})
+
+
+def train_run(twin_name, params, dataset, cfg, resume=None, stop_after=None):
+    """(kept weights, history, checkpoint) of a run; stop_after=k stops it after k steps, as
+    Ctrl-C does."""
+    twin = TWINS[twin_name]
+    model = twin.MLP(params)
+    checkpoint = {}
+    if stop_after:
+        step, taken = model.train_step, []
+        def counted(*a, **kw):
+            taken.append(1)
+            if len(taken) == stop_after:
+                train._stop.set()
+            return step(*a, **kw)
+        model.train_step = counted
+    try:
+        history = train.train(twin, model, dataset, cfg, progress=False, log=lambda *a: None,
+                              resume=resume, checkpoint=checkpoint)
+    finally:
+        train._stop.clear()
+    return model.params(), history, checkpoint
+
+
+def through_file(tmp_path, kept, cfg, checkpoint, epochs=None):
+    """Save as the entry points do and read back as --resume does."""
+    path = tmp_path / "run.npz"
+    files.save_weights(path, kept, cfg.to_dict(), checkpoint)
+    params, resumed_cfg, resume = cli.resumed(path, epochs)
+    return params, resumed_cfg, resume
+
+
+def assert_same(a, b, tol):
+    for k in a:
+        if tol == 0:
+            assert np.array_equal(a[k], b[k]), k
+        else:
+            assert rel_err(a[k], b[k]) < tol, (k, rel_err(a[k], b[k]))
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "momentum"])
+@pytest.mark.parametrize("twin,tol", [("numpy", 0), ("torch", 1e-12)])
+def test_one_epoch_then_resumed_to_two_equals_two_straight(mnist, tmp_path, twin, tol,
+                                                            optimizer):
+    dataset = subset(mnist)
+    cfg = config(optimizer, schedule="constant")
+    params = mlp_np.init_params(cfg.sizes(), cfg.seed, cfg.dtype)
+    straight, history, _ = train_run(twin, params, dataset, cfg)
+    kept, _, checkpoint = train_run(twin, params, dataset, Config(**{**cfg.to_dict(),
+                                                                   "epochs": 1}))
+    params_1, cfg_2, resume = through_file(tmp_path, kept, Config(**{**cfg.to_dict(),
+                                                                   "epochs": 1}),
+                                           checkpoint, epochs=2)
+    assert cfg_2 == cfg and resume["step"] == 10
+    resumed, resumed_history, _ = train_run(twin, params_1, dataset, cfg_2, resume)
+    assert not np.array_equal(straight["W1"], params["W1"])
+    assert_same(straight, resumed, tol)
+    assert resumed_history["step_losses"] == pytest.approx(history["step_losses"], abs=tol)
+    assert [e["epoch"] for e in resumed_history["epochs"]] == [1, 2]
+
+
+@pytest.mark.parametrize("twin,tol", [("numpy", 0), ("torch", 1e-12)])
+def test_stopped_mid_epoch_and_resumed_equals_the_run_never_stopped(mnist, tmp_path, twin, tol):
+    dataset = subset(mnist)
+    cfg = config("adam")                                  # the cosine schedule: same total
+    params = mlp_np.init_params(cfg.sizes(), cfg.seed, cfg.dtype)
+    straight, history, _ = train_run(twin, params, dataset, cfg)
+    kept, stopped, checkpoint = train_run(twin, params, dataset, cfg, stop_after=13)
+    assert stopped["interrupted"] and checkpoint["step"] == 13 and len(stopped["epochs"]) == 1
+    params_13, cfg_13, resume = through_file(tmp_path, kept, cfg, checkpoint)
+    resumed, resumed_history, _ = train_run(twin, params_13, dataset, cfg_13, resume)
+    assert_same(straight, resumed, tol)
+    assert len(resumed_history["step_losses"]) == 20
+    assert resumed_history["epochs"][-1]["test_acc"] == pytest.approx(
+        history["epochs"][-1]["test_acc"])
+
+
+@pytest.mark.parametrize("writer,reader", [("numpy", "torch"), ("torch", "numpy")])
+def test_a_checkpoint_of_one_twin_resumed_by_the_other_equals_its_straight_run(
+        mnist, tmp_path, writer, reader):
+    dataset = subset(mnist)
+    cfg = config("adam")
+    params = mlp_np.init_params(cfg.sizes(), cfg.seed, cfg.dtype)
+    straight, _, _ = train_run(reader, params, dataset, cfg)
+    kept, _, checkpoint = train_run(writer, params, dataset, cfg, stop_after=7)
+    params_7, cfg_7, resume = through_file(tmp_path, kept, cfg, checkpoint)
+    resumed, _, _ = train_run(reader, params_7, dataset, cfg_7, resume)
+    assert_same(straight, resumed, 1e-9)
+
+
+def test_the_checkpoint_holds_torchs_optimizer_state_and_the_trained_weights(mnist, tmp_path):
+    """The file's optimizer state is torch's own exp_avg / exp_avg_sq / step, whichever twin
+    wrote it, and with a weight average the trained weights are kept beside it."""
+    dataset = subset(mnist)
+    cfg = config("adam", epochs=1)
+    params = mlp_np.init_params(cfg.sizes(), cfg.seed, cfg.dtype)
+    model = mlp_torch.MLP(params)
+    optimizer = mlp_torch.make_optimizer(model, "adam", 1e-3)
+    for idx in data.batch_order(len(dataset.y_train), 64, 0, 1)[:3]:
+        model.train_step(model.asarray(dataset.x_train[idx]), model.asarray(dataset.y_train[idx]),
+                         optimizer)
+    state = mlp_torch.optimizer_state(optimizer, model)
+    torch_own = optimizer.state[model.layers[0].weight]
+    assert state["step"] == 3 and np.array_equal(state["exp_avg"]["W1"],
+                                                  torch_own["exp_avg"].numpy())
+    _, _, checkpoint = train_run("numpy", params, dataset, cfg)
+    files.save_weights(tmp_path / "w.npz", params, cfg.to_dict(), checkpoint)
+    with np.load(tmp_path / "w.npz") as f:
+        keys = set(f.files)
+    assert {"W1", "trained.W1", "exp_avg.W1", "exp_avg_sq.b2", "checkpoint"} <= keys
+    loaded, _ = files.load_weights(tmp_path / "w.npz")             # still a weights file
+    assert set(loaded) == {"W1", "b1", "W2", "b2"}
+
+
+def test_resume_from_the_command_line(tiny, tmp_path):
+    path = str(tmp_path / "run.npz")
+    r = run("main_np.py", *TINY, "--data-dir", str(tiny), "--save", path)
+    assert r.returncode == 0, r.stderr
+    r = run("main_torch.py", "--resume", path, "--epochs", "2", "--data-dir", str(tiny),
+            "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert "resuming" in r.stdout and "epoch  2/2" in r.stdout and "epoch  1/2" not in r.stdout
+    checkpoint, saved = files.load_checkpoint(path)                   # saved back into it
+    assert saved["epochs"] == 2 and saved["twin"] == "torch"
+    assert [e["epoch"] for e in checkpoint["history"]["epochs"]] == [1, 2]
+    r = run("main_np.py", "--resume", path, "--data-dir", str(tiny), "--no-progress")
+    assert r.returncode == 1 and "has finished its 2 epochs; give --epochs above 2" in r.stderr
+    r = run("main_np.py", "--resume", path, "--lr", "0.1", "--data-dir", str(tiny))
+    assert r.returncode == 2 and "--lr cannot change" in r.stderr
+    r = run("main_np.py", "--resume", path, "--epochs", "1", "--data-dir", str(tiny))
+    assert r.returncode == 1 and "can only raise the total" in r.stderr
+    np.savez(tmp_path / "old.npz", **files.load_weights(path)[0])    # weights alone
+    r = run("main_np.py", "--resume", str(tmp_path / "old.npz"), "--data-dir", str(tiny))
+    assert r.returncode == 1 and "no checkpoint to resume" in r.stderr
+    assert "Traceback" not in r.stderr
