@@ -35,7 +35,8 @@ import pandas as pd
 
 import data
 import files
-from compare import ROOT, machine_line, save_figure
+from compare import ROOT, machine_line
+from figures import save_figure
 from mlp_np import init_params
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
@@ -56,12 +57,15 @@ def parse(argv=None):
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--out", default=str(ROOT / "learning_curves"))
-    parser.add_argument("--readme", default=str(ROOT / "README.md"))
+    parser.add_argument("--readme", help="the page to update (default README.md; with "
+                                         "--kaggle-csv docs/data.md)")
     parser.add_argument("--no-readme", action="store_true")
     parser.add_argument("--kaggle-csv", action="store_true",
                         help="time reading and checking Kaggle's train.csv instead")
     parser.add_argument("--data-dir", help="MNIST's folder, for --kaggle-csv")
     args = parser.parse_args(argv)
+    if args.readme is None:
+        args.readme = str(ROOT / "docs" / "data.md" if args.kaggle_csv else ROOT / "README.md")
     if args.batches is None:
         args.batches = [32, 64, 128, 256, 512] if args.model == "cnn" else [32, 128, 512, 1024]
     for name in ("widths", "batches", "repeats", "threads"):
@@ -341,6 +345,18 @@ def bench_cnn(args):
     return 0
 
 
+def layer_group(function, call):
+    """The row of the README's breakdown a layers_np call is counted in."""
+    if call == 0:
+        return function
+    kind, direction = function.rsplit("_", 1)
+    if kind == "conv2d":
+        return f"convolution {call} {direction}"
+    if kind == "maxpool2d":
+        return f"max-pools {direction}"
+    return "ReLU, flatten, fully connected layers"
+
+
 def cnn_section(results, layers, step_ms, cfg, machine, args):
     import models
     r = results
@@ -353,11 +369,12 @@ def cnn_section(results, layers, step_ms, cfg, machine, args):
         "NumPy's matmuls alone ms": r.ceiling_numpy_ms.map("{:.2f}".format),
         "matmul share of the NumPy step": r.numpy_share_of_ceiling.map("{:.0%}".format)})
     ratio = r.numpy_over_torch.median()
-    by_layer = pd.DataFrame({
-        "step": [f"{f.replace('_', ' ')} {c}" if c else f for f, c in
-                 zip(layers.function, layers.call)],
-        "ms": layers.ms.map("{:.2f}".format),
-        "share": (layers.ms / step_ms).map("{:.0%}".format)})
+    grouped = layers.assign(part=[layer_group(f, c) for f, c in
+                                  zip(layers.function, layers.call)])
+    grouped = grouped.groupby("part", sort=False).ms.sum()
+    by_layer = pd.DataFrame({"part of the step": grouped.index,
+                             "ms": grouped.map("{:.2f}".format),
+                             "share": (grouped / step_ms).map("{:.0%}".format)})
     return "\n".join([
         CNN_START,
         f"Produced by `python bench.py --model cnn` ({models.describe(cfg)}, {args.optimizer}, "
@@ -368,9 +385,9 @@ def cnn_section(results, layers, step_ms, cfg, machine, args):
         "",
         table.to_markdown(index=False),
         "",
-        f"Where the NumPy step goes at batch {cfg.batch_size} ({step_ms:.1f} ms; medians per "
-        f"call, numbered from the input, `python bench.py --model cnn` times each layers_np "
-        f"function as the step calls it):",
+        f"Where the NumPy step goes at batch {cfg.batch_size} ({step_ms:.1f} ms in all; "
+        f"medians of each layers_np call as the step makes it, convolutions numbered from the "
+        f"input; every call in `bench-cnn-layers.csv`):",
         "",
         by_layer.to_markdown(index=False),
         CNN_END])

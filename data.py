@@ -49,6 +49,8 @@ class Spec:
     read: Callable = field(repr=False)
     # read(data_dir, allow_download) -> (train images (N, H, W) uint8, labels (N,),
     #                                    test images, test labels, folder or None)
+    ink_box: int = 0         # a picture's ink is scaled into this square (picture.py); 0: the
+                             # whole picture is resized to image_shape
 
     @property
     def n_inputs(self):
@@ -350,10 +352,10 @@ def read_lines(data_dir, allow_download):
 
 DIGITS = tuple(str(d) for d in range(10))
 DATASETS = {spec.name: spec for spec in (
-    Spec("mnist", "MNIST", (28, 28), DIGITS, read_mnist),
+    Spec("mnist", "MNIST", (28, 28), DIGITS, read_mnist, ink_box=20),
     Spec("fashion-mnist", "Fashion-MNIST", (28, 28),
          ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
-          "Bag", "Ankle boot"), read_fashion_mnist),
-    Spec("kaggle", "Kaggle Digit Recognizer", (28, 28), DIGITS, read_kaggle),
+          "Bag", "Ankle boot"), read_fashion_mnist, ink_box=28),    # items fill the field
+    Spec("kaggle", "Kaggle Digit Recognizer", (28, 28), DIGITS, read_kaggle, ink_box=20),
     Spec("lines", "lines", (16, 16), ("horizontal", "vertical"), read_lines),
 )}

@@ -1,10 +1,15 @@
 """Show a trained model on one image: drawn in the terminal, with both twins' probabilities;
-or write Kaggle's submission file.
+label pictures of your own; or write Kaggle's submission file.
 
     python predict.py --weights w.npz --random          # a random test image
     python predict.py --weights w.npz --index 42        # test image 42
-    python predict.py --weights w.npz --image my7.png   # your own grayscale PNG, 28x28
+    python predict.py --weights w.npz --image my7.jpg   # your own picture, any size
+    python predict.py --weights w.npz --image photos/ --csv labels.csv   # a folder of them
     python predict.py --dataset kaggle --weights w.npz --data-dir DIR --submission sub.csv
+
+Pictures are prepared as the data set's images were made (picture.py: the ink cropped, scaled
+into MNIST's 20x20 box and centred by its centre of mass in 28x28); one picture is drawn as
+prepared, with both twins' probabilities; several give one line each.
 
 The data set is the one the weights were trained on unless --dataset says otherwise. Torch is
 optional here: without it only the NumPy twin's column is shown.
@@ -19,6 +24,7 @@ import numpy as np
 import data
 import files
 import models
+import picture
 import train
 
 SHADES = " .:-=+*#%@"
@@ -32,19 +38,26 @@ def parse(argv=None):
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--index", type=int, help="index of a test image")
     which.add_argument("--random", action="store_true", help="a random test image (the default)")
-    which.add_argument("--image", help="a grayscale PNG of the data set's image size: white on "
-                                       "black or black on white")
+    which.add_argument("--image", nargs="+", metavar="PICTURE",
+                       help="pictures of your own (PNG, JPEG, ...; any size; grey, colour or "
+                            "transparent; dark ink on light paper or light on dark), or folders "
+                            "of them")
     which.add_argument("--submission", metavar="FILE",
                        help="--dataset kaggle: label every image of test.csv and write Kaggle's "
                             "submission file (ImageId,Label)")
+    parser.add_argument("--csv", metavar="FILE", help="with --image: write file, each twin's "
+                                                       "label and probability")
     parser.add_argument("--seed", type=int, help="seed of --random")
     parser.add_argument("--data-dir")
     args = parser.parse_args(argv)
-    if args.submission:
-        try:
-            files.check_writable(args.submission)
-        except files.FileError as e:
-            parser.error(f"--submission: {e}")
+    if args.csv and not args.image:
+        parser.error("--csv goes with --image")
+    for flag in ("submission", "csv"):
+        if getattr(args, flag):
+            try:
+                files.check_writable(getattr(args, flag))
+            except files.FileError as e:
+                parser.error(f"--{flag}: {e}")
     return parser, args
 
 
@@ -52,23 +65,6 @@ def ascii_art(image):
     """(H, W) in [0, 1] -> lines of shades, each pixel two characters wide (square-ish)."""
     levels = np.minimum((image * len(SHADES)).astype(int), len(SHADES) - 1)
     return ["".join(SHADES[v] * 2 for v in row) for row in levels]
-
-
-def read_png(path, shape=(28, 28)):
-    """A PNG of `shape` (H, W) -> (H * W,) float32 in [0, 1], white on black (as MNIST)."""
-    from PIL import Image, UnidentifiedImageError
-    try:
-        with Image.open(path) as img:
-            gray = np.asarray(img.convert("L"), np.float32) / 255
-    except (OSError, UnidentifiedImageError) as e:
-        raise files.FileError(f"{path}: not a readable image ({e})")
-    if gray.shape != tuple(shape):
-        raise files.FileError(f"{path}: the image is {gray.shape[1]}x{gray.shape[0]} pixels; "
-                              f"this data set's images are {shape[1]}x{shape[0]} (resize it "
-                              f"first)")
-    if np.median(gray) > 0.5:          # mostly light: a dark digit on white paper
-        gray = 1 - gray
-    return gray.reshape(-1)
 
 
 def softmax(logits):
@@ -114,6 +110,28 @@ def write_submission(args, nets):
     return 0
 
 
+def label_pictures(args, paths, x, nets, spec):
+    """One line per picture: each twin's label and probability; --csv writes them too."""
+    import pandas as pd
+    probs = {name: np.stack([softmax(row) for row in logits_of(net, x)])
+             for name, net in nets.items()}
+    rows = []
+    for i, path in enumerate(paths):
+        row = {"file": str(path)}
+        for name, p in probs.items():
+            label = int(p[i].argmax())
+            row[f"{name.lower()}_label"] = spec.classes[label]
+            row[f"{name.lower()}_probability"] = round(float(p[i, label]), 6)
+        rows.append(row)
+        print(f"{path}: " + ", ".join(f"{name} {row[f'{name.lower()}_label']} "
+                                      f"({row[f'{name.lower()}_probability']:.3f})"
+                                      for name in probs))
+    if args.csv:
+        files.write_text(args.csv, pd.DataFrame(rows).to_csv(index=False))
+        print(f"wrote {args.csv}: {len(rows)} pictures")
+    return 0
+
+
 def main(argv=None):
     parser, args = parse(argv)
     try:
@@ -127,7 +145,11 @@ def main(argv=None):
         if args.submission:
             return write_submission(args, nets)
         if args.image:
-            x, label, title = read_png(args.image, spec.image_shape), None, args.image
+            paths = picture.pictures(args.image)
+            x = np.stack([picture.prepare(path, spec) for path in paths])
+            if len(paths) > 1 or args.csv:
+                return label_pictures(args, paths, x, nets, spec)
+            x, label, title = x[0], None, str(paths[0])
         else:
             test = data.load(args.dataset, args.data_dir)
             n = len(test.y_test)
@@ -150,7 +172,7 @@ def main(argv=None):
         guesses = ", ".join(f"{n} says {said(int(np.argmax(p)))}" for n, p in probs.items())
         print(guesses + (f"; true label {said(label)}" if label is not None else ""))
         return 0
-    except (data.DataError, files.FileError, cli.RunError) as e:
+    except (data.DataError, files.FileError, cli.RunError, picture.PictureError) as e:
         return cli.fail(str(e))
 
 

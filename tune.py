@@ -22,6 +22,7 @@ import pandas as pd
 
 import data
 import files
+import models
 import train
 from config import Config
 from models import init_params
@@ -112,7 +113,8 @@ def main(argv=None):
     parser.add_argument("--out", help="the table (default learning_curves/[<data set>/]"
                                       "tuning.csv)")
     parser.add_argument("--data-dir")
-    parser.add_argument("--readme", default=str(ROOT / "README.md"))
+    parser.add_argument("--readme", default=str(ROOT / "docs" / "defaults.md"),
+                        help="the page holding the tuning sections")
     parser.add_argument("--no-readme", action="store_true")
     parser.add_argument("--from-table", action="store_true",
                         help="train nothing: rewrite the README section from the table")
@@ -156,7 +158,7 @@ def main(argv=None):
                                   readme_section(table, args.dataset, val_size, reach,
                                                  args.model))
         return 0
-    except (cli.RunError, data.DataError, files.FileError) as e:
+    except (cli.RunError, data.DataError, files.FileError, models.ModelError) as e:
         return cli.fail(str(e))
 
 
