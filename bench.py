@@ -379,7 +379,7 @@ def cnn_section(results, layers, step_ms, cfg, machine, args):
         CNN_START,
         f"Produced by `python bench.py --model cnn` ({models.describe(cfg)}, {args.optimizer}, "
         f"float32, {args.device}; medians of {args.repeats} timed steps after warm-up, taking "
-        f"turns in blocks of 5) on: {machine}. GFLOP/s counts the NumPy step's matrix products "
+        f"turns in blocks of 10) on: {machine}. GFLOP/s counts the NumPy step's matrix products "
         f"(the convolutions as im2col products). Median NumPy / PyTorch step-time ratio over "
         f"the grid: **{ratio:.2f}** (target ≤ 1.5: **{'met' if ratio <= 1.5 else 'missed'}**).",
         "",

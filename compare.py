@@ -318,7 +318,7 @@ def datasets_section(results, machine):
     return "\n".join([
         DATASETS_START,
         f"Produced by `python compare.py --dataset NAME` for each data set (its own defaults: "
-        f"see *How the defaults were chosen*), seeds {', '.join(map(str, seeds))}; "
+        f"see docs/defaults.md), seeds {', '.join(map(str, seeds))}; "
         f"this table is rebuilt from every data set's `results.csv` after each run. Kaggle's "
         f"test accuracy is on the held-out last 10% of train.csv. Machine: {machine}.",
         "",

@@ -126,7 +126,8 @@ def plot_errors(predictions, x_test, y_test, spec, path, title, shown=60):
     for ax in axes.ravel():
         ax.axis("off")
     for ax, i in zip(axes.ravel(), order):
-        ax.imshow(x_test[i].reshape(spec.image_shape), cmap="gray_r", vmin=0, vmax=1)
+        ax.imshow(x_test[i].reshape(spec.image_shape), cmap="gray_r", vmin=0, vmax=1,
+                  interpolation="nearest")
         ax.axis("on")
         ax.set(xticks=[], yticks=[])
         both = f"{numpy_[i]}" if not disagree[i] else f"{numpy_[i]}/{torch_[i]}"
@@ -166,7 +167,7 @@ def plot_first_layer(first_layers, spec, path, title, units=32):
         for k, image in enumerate(images):
             ax = axes[k // cols, t * cols + k % cols]
             limit = np.abs(image).max() or 1
-            ax.imshow(image, cmap="bwr", vmin=-limit, vmax=limit)
+            ax.imshow(image, cmap="bwr", vmin=-limit, vmax=limit, interpolation="nearest")
         axes[0, t * cols].set_title(TWIN_NAMES[twin], fontsize=9, loc="left")
     fig.suptitle(f"{title}: first-layer {kind} after training (NumPy left, PyTorch right)",
                  fontsize=9)
