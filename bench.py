@@ -128,6 +128,27 @@ def sync_for(device):
     return torch.cuda.synchronize
 
 
+def twin_steps(twins, params, x, y, optimizer):
+    """{twin name: fn() making one training step of that twin's network of `params` on (x, y)}."""
+    steps = {}
+    for name, (twin, build) in twins.items():
+        model = build(params)
+        xs, ys = model.asarray(x), model.asarray(y)
+        opt = twin.make_optimizer(model, optimizer, 1e-4)
+        steps[name] = lambda model=model, xs=xs, ys=ys, opt=opt: model.train_step(xs, ys, opt)
+    return steps
+
+
+def with_rates(row, seconds):
+    """row (holding gflop) with each timed fn's ms and GFLOP/s, and the two ratios."""
+    row.update({f"{name}_ms": 1e3 * s for name, s in seconds.items()})
+    for key in ("numpy", "torch", "ceiling_numpy", "ceiling_torch"):
+        row[f"{key}_gflops"] = row["gflop"] / row[f"{key}_ms"] * 1e3
+    row["numpy_over_torch"] = row["numpy_ms"] / row["torch_ms"]
+    row["numpy_share_of_ceiling"] = row["ceiling_numpy_ms"] / row["numpy_ms"]
+    return row
+
+
 def bench_point(width, batch, args, twins):
     sizes = (784, width, 10)
     params = init_params(sizes, 0, "float32")
@@ -135,12 +156,7 @@ def bench_point(width, batch, args, twins):
     x = rng.random((batch, 784), dtype=np.float32)
     y = rng.integers(0, 10, batch)
     row = dict(width=width, batch=batch, gflop=step_flops(sizes, batch) / 1e9)
-    steps = {}
-    for name, (twin, build) in twins.items():
-        model = build(params)
-        xs, ys = model.asarray(x), model.asarray(y)
-        opt = twin.make_optimizer(model, args.optimizer, 1e-4)
-        steps[name] = lambda model=model, xs=xs, ys=ys, opt=opt: model.train_step(xs, ys, opt)
+    steps = twin_steps(twins, params, x, y, args.optimizer)
     import torch
     weights = [params["W1"], params["W2"]]
     dlogits = rng.random((batch, 10), dtype=np.float32)
@@ -148,12 +164,7 @@ def bench_point(width, batch, args, twins):
     steps["ceiling_numpy"] = matmuls(np, x, weights, dlogits)
     steps["ceiling_torch"] = matmuls(torch, to_t(x), [to_t(w) for w in weights], to_t(dlogits))
     seconds = median_seconds(steps, sync_for(args.device), args.repeats)
-    row.update({f"{name}_ms": 1e3 * s for name, s in seconds.items()})
-    for key in ("numpy", "torch", "ceiling_numpy", "ceiling_torch"):
-        row[f"{key}_gflops"] = row["gflop"] / row[f"{key}_ms"] * 1e3
-    row["numpy_over_torch"] = row["numpy_ms"] / row["torch_ms"]
-    row["numpy_share_of_ceiling"] = row["ceiling_numpy_ms"] / row["numpy_ms"]
-    return row
+    return with_rates(row, seconds)
 
 
 def plot(results, out, device):
@@ -243,12 +254,7 @@ def cnn_point(cfg, batch, args, twins):
     rng = np.random.default_rng(0)
     x = rng.random((batch, int(np.prod(models.arch(cfg).image))), dtype=np.float32)
     y = rng.integers(0, 10, batch)
-    steps = {}
-    for name, (twin, build) in twins.items():
-        model = build(params)
-        xs, ys = model.asarray(x), model.asarray(y)
-        opt = twin.make_optimizer(model, args.optimizer, 1e-4)
-        steps[name] = lambda model=model, xs=xs, ys=ys, opt=opt: model.train_step(xs, ys, opt)
+    steps = twin_steps(twins, params, x, y, args.optimizer)
     import torch
     products = cnn_products(cfg, batch)
     steps["ceiling_numpy"] = products_alone(np, products, np.float32)
@@ -259,12 +265,7 @@ def cnn_point(cfg, batch, args, twins):
     # step took 24 ms in blocks of 5).
     seconds = median_seconds(steps, sync_for(args.device), args.repeats, block=10)
     row = dict(batch=batch, gflop=sum(2 * m * k * n for m, k, n in products) / 1e9)
-    row.update({f"{name}_ms": 1e3 * s for name, s in seconds.items()})
-    for key in ("numpy", "torch", "ceiling_numpy", "ceiling_torch"):
-        row[f"{key}_gflops"] = row["gflop"] / row[f"{key}_ms"] * 1e3
-    row["numpy_over_torch"] = row["numpy_ms"] / row["torch_ms"]
-    row["numpy_share_of_ceiling"] = row["ceiling_numpy_ms"] / row["numpy_ms"]
-    return row
+    return with_rates(row, seconds)
 
 
 LAYER_FUNCTIONS = ("conv2d_forward", "maxpool2d_forward", "relu_forward", "flatten_forward",
