@@ -6,6 +6,7 @@ Importing this module imports neither twin: the NumPy path never imports torch.
 """
 import os
 import sys
+from dataclasses import replace
 
 # OpenBLAS's idle threads spin after each matrix product, on the cores that the NumPy twin's
 # optimizer thread needs next (and torch's threads, where both twins share a process): let them
@@ -108,12 +109,11 @@ def resumed(path, epochs=None):
     epochs (None: the run's own). RunError if there is nothing left to train."""
     checkpoint, saved = files.load_checkpoint(path)
     fields = config.Config().to_dict()
-    cfg = config.Config(**{k: tuple(v) if isinstance(v, list) else v
-                           for k, v in saved.items() if k in fields})
+    cfg = config.Config(**{k: v for k, v in saved.items() if k in fields})
     if epochs is not None and epochs < cfg.epochs:
         raise RunError(f"--epochs {epochs} is below the {cfg.epochs} epochs of the run saved "
                        f"in {path}; --resume can only raise the total")
-    cfg = config.Config(**{**cfg.to_dict(), "epochs": epochs or cfg.epochs})
+    cfg = replace(cfg, epochs=epochs or cfg.epochs)
     params = {k: v.astype(cfg.dtype) for k, v in checkpoint["weights"].items()}
     return params, cfg, checkpoint
 
@@ -219,7 +219,7 @@ def main(twin_name, description, argv=None):
         if cfg.batch_size > len(dataset.y_train):
             parser.error(f"--batch-size {cfg.batch_size} is larger than the "
                          f"{len(dataset.y_train)} training images")
-        total_steps = cfg.epochs * -(-len(dataset.y_train) // cfg.batch_size)
+        total_steps = train.total_steps_of(cfg, len(dataset.y_train))
         if resume and resume["step"] >= total_steps:
             raise RunError(f"the run saved in {args.resume} has finished its {cfg.epochs} "
                            f"epochs; give --epochs above {cfg.epochs} to train on")

@@ -431,7 +431,7 @@ def compare_models(args, dataset, twin_args):
         problem = cli.config.validate(cfg)
         if problem:
             raise cli.RunError(f"{name}: {problem}")
-        n_params = sum(a.size for a in init_params(cfg).values())
+        n_params = sum(n for n, _ in models.layer_shapes(cfg))
         print(f"--- {name}: {models.describe(cfg)}, {n_params:,} parameters", flush=True)
         model_rows, _, curves = run_seeds(cfg, dataset, twin_args, args.seeds)
         rows += [dict(r, name=name, parameters=n_params) for r in model_rows]

@@ -23,10 +23,7 @@ def init_params(cfg, seed=None, dtype=None):
     given). ModelError if the CNN's convolutions shrink the image to nothing, or if training
     the network would not fit in this machine's memory (checked before allocating)."""
     seed, dtype = cfg.seed if seed is None else seed, dtype or cfg.dtype
-    try:
-        check_memory(cfg)
-    except ValueError as e:
-        raise ModelError(str(e))
+    check_memory(cfg)
     if cfg.model == "cnn":
         import cnn_np
         return cnn_np.init_params(arch(cfg), cfg.channels, cfg.kernel, cfg.hidden,
@@ -64,13 +61,17 @@ def describe(cfg):
 
 def layer_shapes(cfg):
     """[(n_params, activations per image)] of each layer of cfg's model, without building it:
-    a convolution's activations are its im2col columns and its output."""
+    a convolution's activations are its im2col columns and its output. ModelError if the
+    convolutions shrink the image to nothing."""
     spec = data.DATASETS[cfg.dataset]
     layers, n_in = [], spec.n_inputs
     if cfg.model == "cnn":
+        try:
+            shapes = arch(cfg).feature_shapes(cfg.channels, cfg.kernel)
+        except ValueError as e:
+            raise ModelError(str(e))
         (H, W), c_in = spec.image_shape, 1
-        for (c, Hp, Wp), p, s in zip(arch(cfg).feature_shapes(cfg.channels, cfg.kernel),
-                                     cfg.padding, cfg.stride):
+        for (c, Hp, Wp), p, s in zip(shapes, cfg.padding, cfg.stride):
             Ho, Wo = (H + 2 * p - cfg.kernel) // s + 1, (W + 2 * p - cfg.kernel) // s + 1
             layers.append((c * c_in * cfg.kernel ** 2 + c, (c_in * cfg.kernel ** 2 + c) * Ho * Wo))
             (H, W), c_in = (Hp, Wp), c
@@ -81,14 +82,12 @@ def layer_shapes(cfg):
     return layers
 
 
-EVAL_BATCH = 10_000     # train.evaluate's
-
-
 def memory_needed(cfg):
     """Bytes that training cfg's model needs at its peak, roughly: every weight as itself, its
     gradient, the optimizer's state (Adam 2 copies, momentum 1), the weight average and its
     float64 draw at initialisation; and the activations of a training batch (kept for
-    backward, with their gradients) and of an evaluation batch of EVAL_BATCH images."""
+    backward, with their gradients) and of an evaluation batch (train.EVAL_BATCH images)."""
+    from train import EVAL_BATCH
     itemsize = 8 if cfg.dtype == "float64" else 4
     layers = layer_shapes(cfg)
     params = sum(n for n, _ in layers)
@@ -109,10 +108,10 @@ def available_memory():
 
 
 def check_memory(cfg):
-    """ValueError, in one line, if training cfg's model would not fit in memory."""
+    """ModelError, in one line, if training cfg's model would not fit in memory."""
     need, have = memory_needed(cfg), available_memory()
     if have is not None and need > have:
         params = sum(n for n, _ in layer_shapes(cfg))
-        raise ValueError(f"{describe(cfg)} has {params:,} parameters: training it needs about "
+        raise ModelError(f"{describe(cfg)} has {params:,} parameters: training it needs about "
                          f"{need / 2 ** 30:,.1f} GiB of memory and this machine has "
                          f"{have / 2 ** 30:.1f} GiB available; choose a smaller network")

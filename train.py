@@ -17,6 +17,9 @@ from data import batch_order
 from layers_np import LOSSES
 
 TRAIN_EVAL_SIZE = 10_000   # training images re-scored after each epoch for the train accuracy
+EVAL_BATCH = 10_000        # images per forward pass when scoring (models.memory_needed counts it)
+# What a checkpoint keeps of the history, so that a resumed run's history is the whole run's.
+HISTORY_KEPT = ("epochs", "step_losses", "train_seconds")
 
 
 class Diverged(Exception):
@@ -50,7 +53,7 @@ def to_numpy(a):
     return a.get() if hasattr(a, "get") else np.asarray(a)
 
 
-def evaluate(model, x, y, batch_size=10_000):
+def evaluate(model, x, y, batch_size=EVAL_BATCH):
     """Mean loss (the one the model trains with, unsmoothed: cross-entropy by default) and
     accuracy of `model` on (x, y), x on the model's device.
 
@@ -66,7 +69,7 @@ def evaluate(model, x, y, batch_size=10_000):
     return sum(losses) / len(y), correct / len(y)
 
 
-def predictions(model, x, batch_size=10_000):
+def predictions(model, x, batch_size=EVAL_BATCH):
     """The class each image of x (N, D) is given, (N,) NumPy, x on the model's device."""
     return np.concatenate([to_numpy(model.logits(x[i:i + batch_size])).argmax(axis=1)
                            for i in range(0, len(x), batch_size)])
@@ -104,15 +107,14 @@ def train_epochs(twin, model, data, cfg, label="", progress=True, log=print, res
     average = twin.EMA(model, resume and resume["average"]) if cfg.ema else None
     evaluated = average.model if average else model
     steps_per_epoch = math.ceil(n / cfg.batch_size)
-    total_steps = cfg.epochs * steps_per_epoch
+    total_steps = total_steps_of(cfg, n)
     history = dict(label=label, config=cfg.to_dict(), held_out=held_out, epochs=[],
                    step_losses=[], interrupted=False, train_seconds=0.0)
     step = 0
     if resume:
         twin.load_optimizer_state(optimizer, model, resume["optimizer"])
         step = resume["step"]
-        history.update({k: resume["history"][k] for k in ("epochs", "step_losses",
-                                                          "train_seconds")})
+        history.update({k: resume["history"][k] for k in HISTORY_KEPT})
     def keep(checkpoint):
         if checkpoint is not None:
             checkpoint.update(new_checkpoint(twin, model, optimizer, average, step, history))
@@ -160,6 +162,11 @@ def train_epochs(twin, model, data, cfg, label="", progress=True, log=print, res
         yield history
 
 
+def total_steps_of(cfg, n_train):
+    """Training steps of a whole run of cfg on n_train images (the last batch may be short)."""
+    return cfg.epochs * math.ceil(n_train / cfg.batch_size)
+
+
 def new_checkpoint(twin, model, optimizer, average, step, history):
     """What resuming needs, as NumPy arrays: the step reached, the trained weights (before the
     average replaces them), the optimizer's state in torch's form (see mlp_np.optimizer_state),
@@ -167,7 +174,7 @@ def new_checkpoint(twin, model, optimizer, average, step, history):
     return dict(step=step, weights=model.params(),
                 optimizer=twin.optimizer_state(optimizer, model),
                 average=average.model.params() if average else None,
-                history={k: history[k] for k in ("epochs", "step_losses", "train_seconds")})
+                history={k: history[k] for k in HISTORY_KEPT})
 
 
 def scores(model, x_train, y_train, x_eval, y_eval, held_out):
