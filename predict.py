@@ -7,25 +7,30 @@ label pictures of your own; or write Kaggle's submission file.
     python predict.py --weights w.npz --image photos/ --csv labels.csv   # a folder of them
     python predict.py --dataset kaggle --weights w.npz --data-dir DIR --submission sub.csv
 
-Pictures are prepared as the data set's images were made (picture.py: the ink cropped, scaled
+Pictures are prepared as the data set's images were made (datasets/picture.py: the ink cropped, scaled
 into MNIST's 20x20 box and centred by its centre of mass in 28x28); one picture is drawn as
 prepared, with both twins' probabilities; several give one line each.
 
 The data set is the one the weights were trained on unless --dataset says otherwise. Torch is
 optional here: without it only the NumPy twin's column is shown.
 """
-import cli  # first of all: it sets how OpenBLAS's threads idle, before NumPy loads
+import cli.process  # noqa: F401  first: how OpenBLAS's threads idle, set before NumPy loads
 
 import argparse
+import os
 import sys
 
 import numpy as np
 
-import data
-import files
-import models
-import picture
-import train
+from cli.run import ERRORS, fail
+from datasets import picture
+from datasets.catalog import DATASETS, load as load_dataset, to_float
+from storage.atomic import FileError, check_writable, write_text
+from training import models, weights_file
+from training.config import Config
+from training.loop import logits_of
+from training.start import initial_params
+from twins import load_twin
 
 SHADES = " .:-=+*#%@"
 
@@ -33,7 +38,7 @@ SHADES = " .:-=+*#%@"
 def parse(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", required=True, help=".npz from main_np.py or main_torch.py")
-    parser.add_argument("--dataset", choices=tuple(data.DATASETS),
+    parser.add_argument("--dataset", choices=tuple(DATASETS),
                         help="the data set (default: the one the weights were trained on)")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--index", type=int, help="index of a test image")
@@ -55,8 +60,8 @@ def parse(argv=None):
     for flag in ("submission", "csv"):
         if getattr(args, flag):
             try:
-                files.check_writable(getattr(args, flag))
-            except files.FileError as e:
+                check_writable(getattr(args, flag))
+            except FileError as e:
                 parser.error(f"--{flag}: {e}")
     return parser, args
 
@@ -73,37 +78,34 @@ def softmax(logits):
 
 
 def networks(cfg, params):
-    """{twin name: network of the weights} for each twin that can be imported."""
-    out = {"NumPy": models.builder("numpy", cfg, np)(params)}
-    try:
-        out["PyTorch"] = models.builder("torch", cfg, "cpu")(params)
-    except ImportError:
-        pass
+    """{twin name: (twin, its network of the weights)} for each twin that can be imported."""
+    out = {}
+    for name, shown in (("numpy", "NumPy"), ("torch", "PyTorch")):
+        try:
+            twin = load_twin(name, "cpu", len(os.sched_getaffinity(0)))
+        except ImportError:                    # no torch: the NumPy twin alone
+            continue
+        out[shown] = twin, models.build(twin, cfg, params)
     return out
-
-
-def logits_of(model, x, batch=10_000):
-    """x (N, D) -> logits (N, C) as float64 NumPy, in batches, from either twin's network."""
-    return np.concatenate([train.to_numpy(model.logits(model.asarray(x[i:i + batch])))
-                           for i in range(0, len(x), batch)]).astype(np.float64)
 
 
 def probabilities(nets, x):
     """{twin name: (C,) probabilities of the image x (D,)}."""
-    return {name: softmax(logits_of(net, x[None].copy())[0]) for name, net in nets.items()}
+    return {name: softmax(logits_of(twin, net, x[None].copy())[0])
+            for name, (twin, net) in nets.items()}
 
 
 def labels_of(nets, x):
     """{twin name: (N,) predicted class ids} for the images x (N, D)."""
-    return {name: logits_of(net, x).argmax(1) for name, net in nets.items()}
+    return {name: logits_of(twin, net, x).argmax(1) for name, (twin, net) in nets.items()}
 
 
 def write_submission(args, nets):
     """Label test.csv with the NumPy twin and write the submission; say how the twins differ."""
-    import data_kaggle
-    x = data.to_float(data_kaggle.read_unlabelled(args.data_dir))
+    from datasets import kaggle
+    x = to_float(kaggle.read_unlabelled(args.data_dir))
     labels = labels_of(nets, x)
-    files.write_text(args.submission, data_kaggle.submission_text(labels["NumPy"]))
+    write_text(args.submission, kaggle.submission_text(labels["NumPy"]))
     agree = "" if len(labels) == 1 else \
         f"; the PyTorch twin labels {int((labels['PyTorch'] != labels['NumPy']).sum())} differently"
     print(f"wrote {args.submission}: {len(x)} images labelled by the NumPy twin{agree}")
@@ -113,8 +115,8 @@ def write_submission(args, nets):
 def label_pictures(args, paths, x, nets, spec):
     """One line per picture: each twin's label and probability; --csv writes them too."""
     import pandas as pd
-    probs = {name: np.stack([softmax(row) for row in logits_of(net, x)])
-             for name, net in nets.items()}
+    probs = {name: np.stack([softmax(row) for row in logits_of(twin, net, x)])
+             for name, (twin, net) in nets.items()}
     rows = []
     for i, path in enumerate(paths):
         row = {"file": str(path)}
@@ -127,7 +129,7 @@ def label_pictures(args, paths, x, nets, spec):
                                       f"({row[f'{name.lower()}_probability']:.3f})"
                                       for name in probs))
     if args.csv:
-        files.write_text(args.csv, pd.DataFrame(rows).to_csv(index=False))
+        write_text(args.csv, pd.DataFrame(rows).to_csv(index=False))
         print(f"wrote {args.csv}: {len(rows)} pictures")
     return 0
 
@@ -136,11 +138,11 @@ def main(argv=None):
     parser, args = parse(argv)
     try:
         if args.dataset is None:               # the one the weights were trained on
-            args.dataset = files.load_weights(args.weights)[1].get("dataset", "mnist")
+            args.dataset = weights_file.load_weights(args.weights)[1].get("dataset", "mnist")
         if args.submission and args.dataset != "kaggle":
             parser.error(f"--submission is for --dataset kaggle, not {args.dataset}")
-        spec = data.DATASETS[args.dataset]
-        params, cfg = cli.initial_params(cli.config.Config(dataset=args.dataset), args.weights)
+        spec = DATASETS[args.dataset]
+        params, cfg = initial_params(Config(dataset=args.dataset), args.weights)
         nets = networks(cfg, params)
         if args.submission:
             return write_submission(args, nets)
@@ -151,7 +153,7 @@ def main(argv=None):
                 return label_pictures(args, paths, x, nets, spec)
             x, label, title = x[0], None, str(paths[0])
         else:
-            test = data.load(args.dataset, args.data_dir)
+            test = load_dataset(args.dataset, args.data_dir)
             n = len(test.y_test)
             if args.index is not None and not 0 <= args.index < n:
                 parser.error(f"--index must be in 0..{n - 1}, got {args.index}")
@@ -172,8 +174,8 @@ def main(argv=None):
         guesses = ", ".join(f"{n} says {said(int(np.argmax(p)))}" for n, p in probs.items())
         print(guesses + (f"; true label {said(label)}" if label is not None else ""))
         return 0
-    except (data.DataError, files.FileError, cli.RunError, picture.PictureError) as e:
-        return cli.fail(str(e))
+    except (*ERRORS, picture.PictureError) as e:
+        return fail(str(e))
 
 
 if __name__ == "__main__":

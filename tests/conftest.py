@@ -24,11 +24,11 @@ def rel_err(a, b):
 
 
 def real(name, dtype="float64"):
-    import data
-    source = {"mnist": data.MNIST, "fashion-mnist": data.FASHION_MNIST}[name]
-    if data.find_files(source) is None:
+    from datasets import catalog, idx
+    source = {"mnist": idx.MNIST, "fashion-mnist": idx.FASHION_MNIST}[name]
+    if idx.find_files(source) is None:
         pytest.skip(f"the real {source.title} is not here: set {source.env} (see README)")
-    return data.load(name, dtype=dtype, allow_download=False)
+    return catalog.load(name, dtype=dtype, allow_download=False)
 
 
 @pytest.fixture(scope="session")
@@ -45,9 +45,9 @@ def fashion():
 def kaggle_dir(tmp_path_factory, mnist):
     """train.csv (1,000 labelled rows) and test.csv (300 rows) in Kaggle's format, from the
     real MNIST images, so that what is read back can be held against the IDX files."""
-    import data_kaggle
+    from datasets import kaggle
     folder = tmp_path_factory.mktemp("kaggle")
     images = np.round(mnist.x_train[:1300] * 255).astype(np.uint8).reshape(-1, 28, 28)
-    (folder / "train.csv").write_text(data_kaggle.csv_text(images[:1000], mnist.y_train[:1000]))
-    (folder / "test.csv").write_text(data_kaggle.csv_text(images[1000:]))
+    (folder / "train.csv").write_text(kaggle.csv_text(images[:1000], mnist.y_train[:1000]))
+    (folder / "test.csv").write_text(kaggle.csv_text(images[1000:]))
     return folder

@@ -10,7 +10,13 @@ import threading
 
 import numpy as np
 
-import data
+from datasets import idx
+from twins.numpy_twin import NumpyTwin
+from twins.torch_twin import TorchTwin
+
+# The twins on the CPU, as the tests build and train them (no process-wide set-up: that is
+# twins.load_twin's, which the commands call).
+NP, TORCH = NumpyTwin(), TorchTwin()
 
 
 def idx_bytes(array, magic):
@@ -31,7 +37,7 @@ def tiny_mnist(n_train=600, n_test=100, seed=0):
     y_train, y_test = rng.integers(0, 10, n_train), rng.integers(0, 10, n_test)
     arrays = {"train-images-idx3-ubyte": images(y_train), "train-labels-idx1-ubyte": y_train,
               "t10k-images-idx3-ubyte": images(y_test), "t10k-labels-idx1-ubyte": y_test}
-    return {name: idx_bytes(a, data.FILES[name][0]) for name, a in arrays.items()}
+    return {name: idx_bytes(a, idx.FILES[name][0]) for name, a in arrays.items()}
 
 
 def write_mnist(folder, files=None, compress=True):

@@ -2,9 +2,11 @@
 import numpy as np
 import pandas as pd
 
-import bench
-import tune
+from benchmarks import cnn_step, mlp_step
+from report.tuning_table import tuning_section
 from test_cli import run
+from training.config import Config
+from training.tuning import chosen
 
 
 def test_step_flops_count_five_products_for_one_hidden_layer():
@@ -12,8 +14,8 @@ def test_step_flops_count_five_products_for_one_hidden_layer():
     forward = 2 * B * 784 * H + 2 * B * H * 10
     weight_grads = 2 * B * 784 * H + 2 * B * H * 10
     input_grad_of_layer_2 = 2 * B * 10 * H          # none for layer 1: pixels do not learn
-    assert bench.step_flops((784, H, 10), B) == forward + weight_grads + input_grad_of_layer_2
-    assert bench.step_flops((784, 8, 6, 10), 1) == 2 * (2 * (784 * 8 + 8 * 6 + 6 * 10) + 8 * 6 + 6 * 10)
+    assert mlp_step.step_flops((784, H, 10), B) == forward + weight_grads + input_grad_of_layer_2
+    assert mlp_step.step_flops((784, 8, 6, 10), 1) == 2 * (2 * (784 * 8 + 8 * 6 + 6 * 10) + 8 * 6 + 6 * 10)
 
 
 def test_bench_writes_its_table_plot_and_readme_section(tmp_path):
@@ -33,9 +35,9 @@ def test_bench_writes_its_table_plot_and_readme_section(tmp_path):
 
 
 def test_cnn_products_are_im2col_and_the_fully_connected_layers():
-    cfg = bench.cli.config.Config.for_run("mnist", "cnn", channels=(6, 16), hidden=(120, 84))
+    cfg = Config.for_run("mnist", "cnn", channels=(6, 16), hidden=(120, 84))
     B = 3
-    assert bench.cnn_products(cfg, B) == [
+    assert cnn_step.cnn_products(cfg, B) == [
         (6, 25, 28 * 28 * B), (25, 28 * 28 * B, 6),                          # conv 1: no dx
         (16, 150, 10 * 10 * B), (150, 10 * 10 * B, 16), (150, 16, 10 * 10 * B),
         (120, 400, B), (120, B, 400), (400, 120, B),
@@ -77,13 +79,13 @@ def test_tune_chooses_the_fastest_to_98_within_one_standard_error_of_the_best():
                               best_val_acc=0.99, first_epoch_reaching=[4, 3, 1, None, 3],
                               seconds_to_reach=[8.0, 6.0, 2.0, np.nan, 6.0],
                               train_seconds=10.0))
-    assert tune.chosen(table, 5000).candidate == 4      # 2 is faster but out; 1 ties 4 on speed
-    section = tune.readme_section(table)
+    assert chosen(table, 5000).candidate == 4      # 2 is faster but out; 1 ties 4 on speed
+    section = tuning_section(table)
     assert "so 4 candidates are within it of the best" in section
     assert "first to reach 98%): candidate 4, hidden 128" in section
     assert "98.40–98.60%" in section
     never = table.assign(seconds_to_reach=np.nan)
-    assert tune.chosen(never, 5000).candidate == 0      # none reached 98%: the most accurate
+    assert chosen(never, 5000).candidate == 0      # none reached 98%: the most accurate
 
 
 def test_tune_at_a_saturated_100_percent_chooses_the_widest_margin():
@@ -93,9 +95,9 @@ def test_tune_at_a_saturated_100_percent_chooses_the_widest_margin():
                               best_val_acc=1.0, first_epoch_reaching=[1, 2, 1],
                               seconds_to_reach=[0.1, 0.5, 0.2], train_seconds=1.0,
                               final_val_loss=[0.02, 0.01, 0.001]))
-    assert tune.chosen(table, 5000).candidate == 1     # 0 is faster, 2 not at 100%
+    assert chosen(table, 5000).candidate == 1     # 0 is faster, 2 not at 100%
     assert "of those, the lowest validation loss): candidate 1" in \
-        tune.readme_section(table, "lines", 5000, 1.0)
+        tuning_section(table, "lines", 5000, 1.0)
 
 
 def test_tune_runs_a_data_set_into_its_own_table_and_readme_section(tmp_path):

@@ -7,12 +7,10 @@ import sys
 import numpy as np
 import pytest
 
-import files
 import mlp_np
-import mlp_torch
-import train
 from conftest import ROOT
-from helpers import write_mnist
+from helpers import NP, TORCH, write_mnist
+from training import loop, weights_file
 
 # A plumbing run: one epoch of 12 steps, fast enough to learn the tiny set above chance.
 TINY = ["--hidden", "16", "--epochs", "1", "--batch-size", "50", "--lr", "0.01", "--schedule",
@@ -94,9 +92,9 @@ def test_divergence_stops_with_advice_and_saves_nothing(tiny, tmp_path):
 
 
 def test_missing_data_and_no_network(tmp_path):
-    patch = (f"import data, dataclasses; data.CACHE_DIR = __import__('pathlib').Path("
-             f"{str(tmp_path / 'c')!r}); data.MNIST = dataclasses.replace(data.MNIST, "
-             f"mirrors=('http://127.0.0.1:9/',))")
+    patch = (f"import dataclasses; from datasets import idx; idx.CACHE_DIR = "
+             f"__import__('pathlib').Path({str(tmp_path / 'c')!r}); idx.MNIST = "
+             f"dataclasses.replace(idx.MNIST, mirrors=('http://127.0.0.1:9/',))")
     env = dict(os.environ, MNIST_DIR=str(tmp_path / "d"))
     r = run("main_np.py", *TINY, patch=patch, env=env)
     assert r.returncode == 1 and "Traceback" not in r.stderr
@@ -111,8 +109,8 @@ def test_weights_from_one_twin_load_into_the_other(tiny, tmp_path):
         r = run(script, *TINY, "--data-dir", str(tiny), "--save", str(saved[script]))
         assert r.returncode == 0, r.stderr
     # Same weights from both twins (same init, same batches), and each loads into the other.
-    a, _ = files.load_weights(saved["main_np.py"])
-    b, config = files.load_weights(saved["main_torch.py"])
+    a, _ = weights_file.load_weights(saved["main_np.py"])
+    b, config = weights_file.load_weights(saved["main_torch.py"])
     assert config["twin"] == "torch" and config["hidden"] == [16]
     assert all(np.allclose(a[k], b[k], atol=1e-5) for k in a)
     evals = [run(s, "--load", str(saved["main_np.py"]), "--eval", "--data-dir", str(tiny))
@@ -123,24 +121,24 @@ def test_weights_from_one_twin_load_into_the_other(tiny, tmp_path):
 
 def test_saved_weights_predict_the_same_in_both_twins(mnist, tmp_path):
     """Real test set: same argmax everywhere, logits equal to 1e-5, and the accuracy that
-    train.evaluate reports recomputed by an independent forward pass."""
+    training.loop.evaluate reports recomputed by an independent forward pass."""
     params = mlp_np.init_params((784, 64, 10), 0, "float32")
     x, y = mnist.x_train[:10_000].astype(np.float32), mnist.y_train[:10_000]
-    model = mlp_np.MLP(params)
-    opt = mlp_np.make_optimizer(model, "adam", 1e-3)
+    model = NP.build(params)
+    opt = NP.optimizer(model, "adam", 1e-3)
     for i in range(0, 10_000, 50):
-        model.train_step(x[i:i + 50], y[i:i + 50], opt)
-    files.save_weights(tmp_path / "w.npz", model.params(), {"hidden": [64]})
-    loaded, _ = files.load_weights(tmp_path / "w.npz")
+        NP.train_step(model, x[i:i + 50], y[i:i + 50], opt)
+    weights_file.save_weights(tmp_path / "w.npz", NP.export(model), {"hidden": [64]})
+    loaded, _ = weights_file.load_weights(tmp_path / "w.npz")
     x_test = mnist.x_test.astype(np.float32)
-    logits_np = mlp_np.MLP(loaded).logits(x_test.copy())
-    logits_t = mlp_torch.MLP(loaded).logits(mlp_torch.MLP(loaded).asarray(x_test)).numpy()
+    logits_np = NP.logits(NP.build(loaded), x_test.copy())
+    logits_t = TORCH.logits(TORCH.build(loaded), TORCH.asarray(x_test)).numpy()
     assert np.abs(logits_np - logits_t).max() < 1e-5 * max(1, np.abs(logits_np).max())
     assert np.array_equal(logits_np.argmax(1), logits_t.argmax(1))
     # independent forward pass: plain matrix maths, no mlp_np code
     h = np.maximum(x_test @ loaded["W1"].T + loaded["b1"], 0)
     independent = ((h @ loaded["W2"].T + loaded["b2"]).argmax(1) == mnist.y_test).mean()
-    _, reported = train.evaluate(mlp_np.MLP(loaded), x_test, mnist.y_test)
+    _, reported = loop.evaluate(NP, NP.build(loaded), x_test, mnist.y_test)
     assert reported == independent and reported > 0.85
 
 
@@ -151,7 +149,7 @@ def test_reported_test_accuracy_matches_an_independent_forward_pass(mnist, tmp_p
             "--save", str(weights), "--history", str(history))
     assert r.returncode == 0, r.stderr
     reported = json.loads(history.read_text())["epochs"][-1]["test_acc"]
-    params, _ = files.load_weights(weights)
+    params, _ = weights_file.load_weights(weights)
     x_test = mnist.x_test.astype(np.float32)
     h = np.maximum(x_test @ params["W1"].T + params["b1"], 0)        # no mlp_np code
     independent = ((h @ params["W2"].T + params["b2"]).argmax(1) == mnist.y_test).mean()
@@ -193,7 +191,7 @@ def test_bad_data_files_exit_1_naming_the_problem(tmp_path, damage, message):
                                     "tune.py", "predict.py"])
 def test_entry_points_let_openblas_threads_sleep_before_numpy_loads(script):
     """OpenBLAS reads OPENBLAS_THREAD_TIMEOUT once, when NumPy loads: every entry point must
-    have set it by then (cli.py does; see there why)."""
+    have set it by then (cli/process.py does; see there why)."""
     watch = ("import os\n"
              "class Watch:\n"
              "    def find_spec(self, name, path=None, target=None):\n"

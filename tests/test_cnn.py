@@ -3,17 +3,16 @@ import numpy as np
 import pytest
 import torch
 
-import cnn_np
-import cnn_torch
-import mlp_np
-import mlp_torch
-import train
-from config import Config
 from conftest import rel_err
+from helpers import NP, TORCH
+from nets import cnn_np
+from nets.shapes import Arch
 from test_parity import subset
+from training import loop, weights_file
+from training.config import Config
 
-LENET = cnn_np.Arch(image=(28, 28), padding=(2, 0), stride=(1, 1), pool=2)
-ODD = cnn_np.Arch(image=(24, 18), padding=(1, 0), stride=(2, 1), pool=2)   # non-square, strided
+LENET = Arch(image=(28, 28), padding=(2, 0), stride=(1, 1), pool=2)
+ODD = Arch(image=(24, 18), padding=(1, 0), stride=(2, 1), pool=2)   # non-square, strided
 
 
 def test_feature_shapes_and_he_initialisation():
@@ -27,7 +26,7 @@ def test_feature_shapes_and_he_initialisation():
     assert abs(big["C2"].std() - np.sqrt(2 / (64 * 25))) < 0.02 * np.sqrt(2 / (64 * 25))
     assert ODD.feature_shapes((3, 5), 3) == [(3, 6, 4), (5, 2, 1)]
     with pytest.raises(ValueError, match="shrinks to nothing after convolution 2"):
-        cnn_np.Arch((8, 6), (0, 0), (1, 1)).feature_shapes((4, 4), 3)
+        Arch((8, 6), (0, 0), (1, 1)).feature_shapes((4, 4), 3)
     with pytest.raises(ValueError, match="3 convolutions need as many paddings and strides"):
         ODD.feature_shapes((4, 4, 4), 3)
 
@@ -36,7 +35,7 @@ def test_feature_shapes_and_he_initialisation():
 @pytest.mark.parametrize("arch,channels,kernel,hidden", [
     (LENET, (4, 6), 5, (32,)),
     (ODD, (3, 5), 3, (16, 8)),
-    (cnn_np.Arch((28, 28), (1,), (1,)), (4,), 3, ()),   # one convolution, then the logits
+    (Arch((28, 28), (1,), (1,)), (4,), 3, ()),   # one convolution, then the logits
 ])
 def test_whole_cnn_gradients_match_autograd(arch, channels, kernel, hidden, dtype, tol):
     params = cnn_np.init_params(arch, channels, kernel, hidden, 10, seed=2, dtype=dtype)
@@ -44,8 +43,8 @@ def test_whole_cnn_gradients_match_autograd(arch, channels, kernel, hidden, dtyp
     x = rng.random((5, int(np.prod(arch.image)))).astype(dtype)
     x[:, :40] = 0                                         # a flat border: pooling ties
     y = rng.integers(0, 10, 5)
-    loss, grads = cnn_np.CNN(params, arch).loss_and_grads(x, y, smoothing=0.1)
-    loss_t, grads_t = cnn_torch.CNN(params, arch).loss_and_grads(x, y, smoothing=0.1)
+    loss, grads = NP.loss_and_grads(NP.build(params, arch=arch), x, y, smoothing=0.1)
+    loss_t, grads_t = TORCH.loss_and_grads(TORCH.build(params, arch=arch), x, y, smoothing=0.1)
     assert abs(loss - loss_t) < tol * abs(loss_t)
     assert grads.keys() == grads_t.keys() == params.keys()
     for name in params:
@@ -56,10 +55,11 @@ def test_whole_cnn_gradients_match_autograd(arch, channels, kernel, hidden, dtyp
 def test_both_twins_give_the_same_logits_and_round_trip_their_weights():
     params = cnn_np.init_params(LENET, (6, 16), 5, (120, 84), 10, seed=4, dtype="float64")
     x = np.random.default_rng(5).random((7, 784))
-    numpy_model, torch_model = cnn_np.CNN(params, LENET), cnn_torch.CNN(params, LENET)
-    assert rel_err(numpy_model.logits(x), torch_model.logits(torch_model.asarray(x))) < 1e-12
-    for model in (numpy_model, torch_model, numpy_model.clone(), torch_model.clone()):
-        assert all(np.array_equal(model.params()[k], params[k]) for k in params)
+    numpy_model, torch_model = NP.build(params, arch=LENET), TORCH.build(params, arch=LENET)
+    assert rel_err(NP.logits(numpy_model, x), TORCH.logits(torch_model, TORCH.asarray(x))) < 1e-12
+    for twin, model in ((NP, numpy_model), (TORCH, torch_model), (NP, NP.clone(numpy_model)),
+                        (TORCH, TORCH.clone(torch_model))):
+        assert all(np.array_equal(twin.export(model)[k], params[k]) for k in params)
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "momentum"])
@@ -69,15 +69,15 @@ def test_fifty_float64_training_steps_of_both_twins_agree(mnist, optimizer):
     dataset = subset(mnist, 50 * cfg.batch_size, 200)
     params = cnn_np.init_params(LENET, (4, 8), 5, cfg.hidden, 10, cfg.seed, "float64")
     runs = []
-    for twin, cls in ((mlp_np, cnn_np.CNN), (mlp_torch, cnn_torch.CNN)):
-        model = cls(params, LENET)
-        runs.append((model, train.train(twin, model, dataset, cfg, progress=False,
-                                        log=lambda *a: None)))
+    for twin in (NP, TORCH):
+        model = twin.build(params, arch=LENET)
+        runs.append((model, loop.train(twin, model, dataset, cfg, progress=False,
+                                       log=lambda *a: None)))
     (numpy_model, numpy_history), (torch_model, torch_history) = runs
     losses = np.array([numpy_history["step_losses"], torch_history["step_losses"]])
     assert losses.shape == (2, 50) and losses[0, -1] < losses[0, 0]   # it learned
     assert np.abs(losses[0] - losses[1]).max() < 1e-8
-    kept_numpy, kept_torch = numpy_model.params(), torch_model.params()   # the averages
+    kept_numpy, kept_torch = NP.export(numpy_model), TORCH.export(torch_model)   # averages
     assert all(rel_err(kept_numpy[k], kept_torch[k]) < 1e-8 for k in params)
     assert numpy_history["epochs"][0]["test_acc"] == torch_history["epochs"][0]["test_acc"]
 
@@ -96,12 +96,11 @@ def tiny(tmp_path_factory):
 
 def test_cnn_trains_saves_and_loads_in_either_twin_and_predicts(tiny, tmp_path):
     from test_cli import run
-    import files
     saved = tmp_path / "cnn.npz"
     r = run("main_np.py", *CNN, "--data-dir", str(tiny), "--save", str(saved))
     assert r.returncode == 0, r.stderr
     assert "CNN conv 3-4 5x5 (padding 2/0, pool 2), fc 8-10" in r.stdout
-    params, config = files.load_weights(saved)
+    params, config = weights_file.load_weights(saved)
     assert {k: v.shape for k, v in params.items()} == {
         "C1": (3, 1, 5, 5), "c1": (3,), "C2": (4, 3, 5, 5), "c2": (4,),
         "W1": (8, 100), "b1": (8,), "W2": (10, 8), "b2": (10,)}
@@ -134,18 +133,17 @@ def test_bad_cnn_flags_are_one_line(tiny, args, code, message):
 
 
 def test_a_cnn_file_without_its_structure_is_refused(tmp_path):
-    import files
     params = cnn_np.init_params(LENET, (2, 3), 5, (8,), 10)
-    files.save_weights(tmp_path / "w.npz", params, {"dataset": "mnist", "padding": [2, 0]})
-    with pytest.raises(files.FileError, match="must record its data set, padding, stride and "
+    weights_file.save_weights(tmp_path / "w.npz", params, {"dataset": "mnist", "padding": [2, 0]})
+    with pytest.raises(weights_file.FileError, match="must record its data set, padding, stride and "
                                               "pool"):
-        files.load_weights(tmp_path / "w.npz")
+        weights_file.load_weights(tmp_path / "w.npz")
     params["C2"] = params["C2"][:, :1].copy()              # 1 input channel where C1 gives 2
-    files.save_weights(tmp_path / "w.npz", params, {"dataset": "mnist", "padding": [2, 0],
+    weights_file.save_weights(tmp_path / "w.npz", params, {"dataset": "mnist", "padding": [2, 0],
                                                    "stride": [1, 1], "pool": 2})
-    with pytest.raises(files.FileError, match=r"C2 has shape \(3, 1, 5, 5\) and c2 \(3,\); "
+    with pytest.raises(weights_file.FileError, match=r"C2 has shape \(3, 1, 5, 5\) and c2 \(3,\); "
                                               r"expected \(n, 2, 5, 5\)"):
-        files.load_weights(tmp_path / "w.npz")
+        weights_file.load_weights(tmp_path / "w.npz")
 
 
 def test_compare_models_writes_every_model_and_regenerates_its_table(mnist, tmp_path):

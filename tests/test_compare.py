@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import compare
 from conftest import ROOT
 from helpers import interrupt
 from test_cli import run
@@ -68,21 +67,25 @@ def test_readme_changes_only_between_markers_and_is_stable(quick):
     assert "old results" not in text and "old table" not in text and "| numpy" in text and "NumPy 2." in text
     # the same results rendered again leave the file byte-identical
     results, parity = pd.read_csv(out / "results.csv"), pd.read_csv(out / "parity.csv")
-    from config import Config
-    section = compare.readme_section(results, parity, Config(epochs=1, hidden=(64,)), "m", "x")
+    from report.results_tables import END, START, results_section
+    from storage.atomic import replace_between
+    from training.config import Config
+    section = results_section(results, parity, Config(epochs=1, hidden=(64,)), "m", "x")
     copy = out / "README.copy.md"
     shutil.copy(readme, copy)
-    assert compare.update_readme(copy, section) is True
+    assert replace_between(copy, START, END, section) is True
     once = copy.read_bytes()
-    assert compare.update_readme(copy, section) is False
+    assert replace_between(copy, START, END, section) is False
     assert copy.read_bytes() == once
 
 
 def test_readme_without_markers_is_refused(tmp_path):
     path = tmp_path / "README.md"
     path.write_text("no markers here\n")
-    with pytest.raises(compare.files.FileError, match="must hold one"):
-        compare.update_readme(path, "x")
+    from report.results_tables import END, START
+    from storage.atomic import FileError, replace_between
+    with pytest.raises(FileError, match="must hold one"):
+        replace_between(path, START, END, "x")
     assert path.read_text() == "no markers here\n"
 
 

@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import data
-import files
+from datasets import catalog, idx
+from datasets.base import DataError
+from training import weights_file
 import mlp_np
-from helpers import write_mnist
+from helpers import NP, write_mnist
 from test_cli import TINY, run
 
 SCRIPTS = ["main_np.py", "main_torch.py"]
@@ -30,7 +31,7 @@ def test_lines_train_with_their_defaults_and_save_what_they_are(script, tmp_path
     history = json.loads((tmp_path / "h.json").read_text())
     assert history["config"]["dataset"] == "lines" and history["config"]["epochs"] == 10
     assert history["epochs"][-1]["test_acc"] >= 0.995       # the target (100%): compare.py
-    params, config = files.load_weights(tmp_path / "w.npz")
+    params, config = weights_file.load_weights(tmp_path / "w.npz")
     assert params["W1"].shape == (64, 256) and params["W2"].shape == (2, 64)
     assert config["dataset"] == "lines"
 
@@ -45,11 +46,12 @@ def test_fashion_and_kaggle_train_through_both_twins(script, tiny_idx, kaggle_di
     assert r.returncode == 0, r.stderr
     assert "Kaggle Digit Recognizer, MLP 784-16-10" in r.stdout
     assert "final test accuracy" in r.stdout
-    assert files.load_weights(tmp_path / "k.npz")[1]["dataset"] == "kaggle"
+    assert weights_file.load_weights(tmp_path / "k.npz")[1]["dataset"] == "kaggle"
 
 
 def test_fashion_defaults_apply_and_flags_still_win():
-    from config import DEFAULTS, Config, build_parser, config_from_args
+    from training.config import Config, build_parser, config_from_args
+    from training.defaults import DEFAULTS
     parser = build_parser("x")
     for (name, model), own in DEFAULTS.items():
         name = "mnist" if name == "*" else name
@@ -64,8 +66,8 @@ def test_fashion_defaults_apply_and_flags_still_win():
 def test_weights_of_another_shape_are_an_error_of_another_data_set_a_warning(script, tmp_path,
                                                                              tiny_idx):
     lines_weights, mnist_weights = tmp_path / "lines.npz", tmp_path / "mnist.npz"
-    files.save_weights(lines_weights, mlp_np.init_params((256, 8, 2)), {"dataset": "lines"})
-    files.save_weights(mnist_weights, mlp_np.init_params((784, 8, 10)), {"dataset": "mnist"})
+    weights_file.save_weights(lines_weights, mlp_np.init_params((256, 8, 2)), {"dataset": "lines"})
+    weights_file.save_weights(mnist_weights, mlp_np.init_params((784, 8, 10)), {"dataset": "mnist"})
     load = ["--weights"] if script == "predict.py" else ["--eval", "--load"]
     r = run(script, "--dataset", "mnist", *load, str(lines_weights))
     assert r.returncode == 1 and "Traceback" not in r.stderr
@@ -80,16 +82,16 @@ def test_weights_of_another_shape_are_an_error_of_another_data_set_a_warning(scr
 
 def test_predict_draws_lines_16x16_and_names_fashion_classes(tmp_path, tiny_idx):
     weights = tmp_path / "lines.npz"
-    files.save_weights(weights, mlp_np.init_params((256, 8, 2)), {"dataset": "lines"})
+    weights_file.save_weights(weights, mlp_np.init_params((256, 8, 2)), {"dataset": "lines"})
     r = run("predict.py", "--weights", str(weights), "--index", "5")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0] == "lines test image 5"
     assert all(len(line) == 32 for line in lines[1:17]) and "class" in lines[17]
-    label = int(data.load("lines").y_test[5])
+    label = int(catalog.load("lines").y_test[5])
     assert lines[-1].endswith(f"true label {label} ({('horizontal', 'vertical')[label]})")
     weights = tmp_path / "fashion.npz"
-    files.save_weights(weights, mlp_np.init_params((784, 8, 10)), {"dataset": "fashion-mnist"})
+    weights_file.save_weights(weights, mlp_np.init_params((784, 8, 10)), {"dataset": "fashion-mnist"})
     r = run("predict.py", "--weights", str(weights), "--index", "0", "--data-dir", str(tiny_idx))
     assert r.returncode == 0, r.stderr
     assert "Ankle boot" in r.stdout and "T-shirt/top" in r.stdout
@@ -98,7 +100,7 @@ def test_predict_draws_lines_16x16_and_names_fashion_classes(tmp_path, tiny_idx)
 def test_kaggle_submission_has_the_header_the_rows_and_the_labels(tmp_path, kaggle_dir):
     weights, out = tmp_path / "w.npz", tmp_path / "submission.csv"
     params = mlp_np.init_params((784, 16, 10), seed=3)
-    files.save_weights(weights, params, {"dataset": "kaggle"})
+    weights_file.save_weights(weights, params, {"dataset": "kaggle"})
     r = run("predict.py", "--weights", str(weights), "--data-dir", str(kaggle_dir),
             "--submission", str(out))
     assert r.returncode == 0, r.stderr
@@ -107,14 +109,14 @@ def test_kaggle_submission_has_the_header_the_rows_and_the_labels(tmp_path, kagg
     sub = pd.read_csv(out)
     assert list(sub.columns) == ["ImageId", "Label"] and len(sub) == 300
     assert sub.ImageId.tolist() == list(range(1, 301))
-    import data_kaggle
-    x = data.to_float(data_kaggle.read_unlabelled(kaggle_dir))
-    assert np.array_equal(sub.Label, mlp_np.MLP(params).logits(x).argmax(1))
+    from datasets import kaggle
+    x = catalog.to_float(kaggle.read_unlabelled(kaggle_dir))
+    assert np.array_equal(sub.Label, NP.logits(NP.build(params), x).argmax(1))
 
 
 def test_a_submission_needs_kaggle_and_a_writable_place(tmp_path, kaggle_dir):
     weights = tmp_path / "w.npz"
-    files.save_weights(weights, mlp_np.init_params((784, 8, 10)), {"dataset": "mnist"})
+    weights_file.save_weights(weights, mlp_np.init_params((784, 8, 10)), {"dataset": "mnist"})
     r = run("predict.py", "--weights", str(weights), "--submission", str(tmp_path / "s.csv"))
     assert r.returncode == 2 and "--submission is for --dataset kaggle, not mnist" in r.stderr
     r = run("predict.py", "--weights", str(weights), "--dataset", "kaggle", "--data-dir",

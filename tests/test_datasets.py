@@ -10,9 +10,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-import data
-import data_kaggle
-import data_lines
+from datasets import catalog, idx
+from datasets.base import DataError
+from datasets import kaggle, lines
 from conftest import ROOT
 from helpers import Mirror
 
@@ -20,7 +20,7 @@ from helpers import Mirror
 
 
 def fashion_folder():
-    found = data.find_files(data.FASHION_MNIST)
+    found = idx.find_files(idx.FASHION_MNIST)
     if found is None:
         pytest.skip("the real Fashion-MNIST is not here: set FASHION_MNIST_DIR (see README)")
     return found
@@ -30,10 +30,10 @@ def test_fashion_files_match_the_published_checksums():
     folder, paths = fashion_folder()
     readme = (folder / "README.md").read_text() if (folder / "README.md").is_file() else ""
     for name, path in paths.items():
-        assert data.md5_of(path) == data.FASHION_MNIST.md5s[name]      # torchvision's MD5s
+        assert idx.md5_of(path) == idx.FASHION_MNIST.md5s[name]      # torchvision's MD5s
         sha = hashlib.sha256(gzip.decompress(path.read_bytes())).hexdigest()
         if readme:                                                     # the shared copy's
-            assert re.search(rf"{name}\.gz \| {data.FASHION_MNIST.md5s[name]} \| \d+ \| {sha}",
+            assert re.search(rf"{name}\.gz \| {idx.FASHION_MNIST.md5s[name]} \| \d+ \| {sha}",
                              readme)
 
 
@@ -42,7 +42,7 @@ def test_fashion_loads_balanced_with_its_class_names(fashion):
     assert np.array_equal(np.bincount(fashion.y_train), [6000] * 10)
     assert np.array_equal(np.bincount(fashion.y_test), [1000] * 10)
     assert fashion.spec.classes[9] == "Ankle boot" and fashion.spec.n_classes == 10
-    mnist = data.load("mnist", allow_download=False).x_test[:100]
+    mnist = catalog.load("mnist", allow_download=False).x_test[:100]
     assert not np.array_equal(fashion.x_test[:100], mnist)             # not MNIST by mistake
 
 
@@ -53,11 +53,11 @@ def test_fashion_downloads_from_its_own_mirror_with_its_own_md5s(tmp_path, monke
     if len(mirror.files) < 4:
         mirror.close()
         pytest.skip("the shared Fashion-MNIST files are not gzipped as served")
-    monkeypatch.setattr(data, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(idx, "CACHE_DIR", tmp_path / "cache")
     monkeypatch.delenv("FASHION_MNIST_DIR")
-    monkeypatch.setattr(data, "FASHION_MNIST", replace(data.FASHION_MNIST, mirrors=(mirror.url,)))
+    monkeypatch.setattr(idx, "FASHION_MNIST", replace(idx.FASHION_MNIST, mirrors=(mirror.url,)))
     try:
-        ds = data.load("fashion-mnist")
+        ds = catalog.load("fashion-mnist")
     finally:
         mirror.close()
     cache = tmp_path / "cache" / "fashion-mnist"                       # a folder of its own
@@ -67,13 +67,13 @@ def test_fashion_downloads_from_its_own_mirror_with_its_own_md5s(tmp_path, monke
 
 def test_fashion_download_refuses_mnist_bytes(tmp_path, monkeypatch):
     """MNIST's files served where Fashion-MNIST's should be: every MD5 is wrong, nothing kept."""
-    found = data.find_files(data.MNIST)
+    found = idx.find_files(idx.MNIST)
     if found is None:
         pytest.skip("the real MNIST is not here")
     mirror = Mirror({f"{n}.gz": p.read_bytes() for n, p in found[1].items()})
     try:
-        with pytest.raises(data.DataError, match="MD5 mismatch"):
-            data.download(replace(data.FASHION_MNIST, mirrors=(mirror.url,)), tmp_path,
+        with pytest.raises(DataError, match="MD5 mismatch"):
+            idx.download(replace(idx.FASHION_MNIST, mirrors=(mirror.url,)), tmp_path,
                           log=lambda *a, **k: None)
     finally:
         mirror.close()
@@ -83,19 +83,19 @@ def test_fashion_download_refuses_mnist_bytes(tmp_path, monkeypatch):
 # --- lines -------------------------------------------------------------------------------------
 
 def test_lines_are_deterministic_across_processes():
-    code = ("import hashlib, data_lines; x, y, xt, yt, _ = data_lines.generate(); "
+    code = ("import hashlib; from datasets import lines; x, y, xt, yt, _ = lines.generate(); "
             "print(hashlib.sha256(x.tobytes() + y.tobytes() + xt.tobytes() + yt.tobytes())"
             ".hexdigest())")
     other = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                            text=True, check=True).stdout.strip()
-    x, y, xt, yt, _ = data_lines.generate()
+    x, y, xt, yt, _ = lines.generate()
     here = hashlib.sha256(x.tobytes() + y.tobytes() + xt.tobytes() + yt.tobytes()).hexdigest()
     assert here == other
     assert not np.array_equal(x[:len(xt)], xt)                       # test is its own stream
 
 
 def test_lines_are_balanced_varied_and_each_one_line_of_its_class():
-    ds = data.load("lines")
+    ds = catalog.load("lines")
     assert ds.x_train.shape == (10000, 256) and ds.x_test.shape == (2000, 256)
     assert np.bincount(ds.y_train).tolist() == [5000, 5000]
     assert np.bincount(ds.y_test).tolist() == [1000, 1000]
@@ -113,26 +113,26 @@ def test_lines_are_balanced_varied_and_each_one_line_of_its_class():
 
 
 def test_lines_take_no_data_dir(tmp_path):
-    with pytest.raises(data.DataError, match="takes no --data-dir"):
-        data.load("lines", tmp_path)
+    with pytest.raises(DataError, match="takes no --data-dir"):
+        catalog.load("lines", tmp_path)
 
 
 # --- Kaggle's CSVs -----------------------------------------------------------------------------
 
 def test_kaggle_csv_reads_back_the_images_it_was_made_from(kaggle_dir, mnist):
-    ds = data.load("kaggle", kaggle_dir, "float64")
+    ds = catalog.load("kaggle", kaggle_dir, "float64")
     assert ds.x_train.shape == (900, 784) and ds.x_test.shape == (100, 784)   # last 10% held out
     assert np.array_equal(ds.x_train, mnist.x_train[:900])
     assert np.array_equal(ds.y_test, mnist.y_train[900:1000])
     assert ds.folder == kaggle_dir
-    unlabelled = data_kaggle.read_unlabelled(kaggle_dir)
+    unlabelled = kaggle.read_unlabelled(kaggle_dir)
     assert unlabelled.shape == (300, 28, 28)
-    assert np.array_equal(data.to_float(unlabelled, "float64"), mnist.x_train[1000:1300])
+    assert np.array_equal(catalog.to_float(unlabelled, "float64"), mnist.x_train[1000:1300])
 
 
 def test_kaggle_held_out_part_does_not_depend_on_the_seed_or_val_size(kaggle_dir):
-    a = data.load("kaggle", kaggle_dir, val_size=50)
-    b = data.load("kaggle", kaggle_dir)
+    a = catalog.load("kaggle", kaggle_dir, val_size=50)
+    b = catalog.load("kaggle", kaggle_dir)
     assert np.array_equal(a.x_test, b.x_test) and len(a.y_train) == 850
 
 
@@ -186,32 +186,32 @@ def broken(rows, kind):
 def test_a_broken_train_csv_is_one_line_naming_file_row_and_column(tmp_path, rows, kind,
                                                                    message):
     (tmp_path / "train.csv").write_text(broken(rows, kind))
-    with pytest.raises(data.DataError) as err:
-        data.load("kaggle", tmp_path)
+    with pytest.raises(DataError) as err:
+        catalog.load("kaggle", tmp_path)
     assert str(err.value).startswith(str(tmp_path / "train.csv") + ": ")
     assert re.search(message, str(err.value)) and "\n" not in str(err.value)
 
 
 def test_test_csv_with_a_label_column_is_refused(tmp_path, kaggle_dir):
     (tmp_path / "test.csv").write_text((kaggle_dir / "train.csv").read_text())
-    with pytest.raises(data.DataError, match="the header has 785 columns, expected 784"):
-        data_kaggle.read_unlabelled(tmp_path)
+    with pytest.raises(DataError, match="the header has 785 columns, expected 784"):
+        kaggle.read_unlabelled(tmp_path)
 
 
 def test_missing_kaggle_files_say_where_to_get_them(tmp_path, monkeypatch):
     monkeypatch.delenv("KAGGLE_DIR", raising=False)
-    monkeypatch.setattr(data, "CACHE_DIR", tmp_path / "cache")
-    monkeypatch.setattr(data_kaggle, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(idx, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(kaggle, "CACHE_DIR", tmp_path / "cache")
     for folder in (None, tmp_path):
-        with pytest.raises(data.DataError) as err:
-            data.load("kaggle", folder)
+        with pytest.raises(DataError) as err:
+            catalog.load("kaggle", folder)
         message = str(err.value)
         assert "kaggle.com/competitions/digit-recognizer" in message
         assert str(tmp_path / "cache" / "kaggle") in message and "\n" not in message
 
 
 def test_submission_text_has_kaggles_header_row_count_and_image_ids():
-    text = data_kaggle.submission_text(np.array([3, 1, 4, 1, 5]))
+    text = kaggle.submission_text(np.array([3, 1, 4, 1, 5]))
     lines = text.splitlines()
     assert lines[0] == "ImageId,Label" and len(lines) == 6 and text.endswith("\n")
     assert [line.split(",") for line in lines[1:]] == [["1", "3"], ["2", "1"], ["3", "4"],
@@ -227,8 +227,8 @@ def test_a_text_cell_deep_in_a_large_file_is_one_error_and_no_warning(tmp_path, 
     lines[950] = ",".join(cells)
     (tmp_path / "train.csv").write_text("\n".join(lines) + "\n")
     import warnings
-    with warnings.catch_warnings(record=True) as caught, pytest.raises(data.DataError) as err:
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(DataError) as err:
         warnings.simplefilter("always")
-        data.load("kaggle", tmp_path)
+        catalog.load("kaggle", tmp_path)
     assert "row 950 (line 951), column pixel399 is 'n/a?', not an integer" in str(err.value)
     assert caught == []

@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-import data
-import files
 import mlp_np
+from datasets import idx
+from datasets.base import DataError
+from storage import atomic
+from training import weights_file
 from conftest import ROOT
 from helpers import idx_bytes, interrupt, write_mnist
 from test_cli import TINY, run, tiny  # noqa: F401  (tiny: the fixture)
@@ -49,8 +51,8 @@ def test_idx_reader_returns_the_original_or_raises_its_own_error(tmp_path, raw):
     path = tmp_path / "f.gz"
     path.write_bytes(raw)
     try:
-        array = data.read_idx(path, 2051, (28, 28))
-    except data.DataError as e:
+        array = idx.read_idx(path, 2051, (28, 28))
+    except DataError as e:
         assert str(path) in str(e) and "\n" not in str(e)
         return
     # accepted: only when the pixels changed and nothing else did
@@ -63,11 +65,11 @@ def test_idx_reader_returns_the_original_or_raises_its_own_error(tmp_path, raw):
 def test_kill_during_a_write_leaves_the_old_file(tmp_path):
     target = tmp_path / "results.csv"
     target.write_text("old, complete\n")
-    code = (f"import sys, time; sys.path.insert(0, {str(ROOT)!r}); import files\n"
+    code = (f"import sys, time; sys.path.insert(0, {str(ROOT)!r}); from storage import atomic\n"
             "def slow(f):\n"
             "    for _ in range(1000):\n"
             "        f.write(b'x' * 10000); f.flush(); time.sleep(0.01)\n"
-            f"files.atomic_write({str(target)!r}, slow)")
+            f"atomic.atomic_write({str(target)!r}, slow)")
     proc = subprocess.Popen([sys.executable, "-c", code])
     deadline = time.time() + 20
     while not list(tmp_path.glob(".results.csv.*.tmp")) and time.time() < deadline:
@@ -79,7 +81,7 @@ def test_kill_during_a_write_leaves_the_old_file(tmp_path):
     leftovers = list(tmp_path.glob(".results.csv.*.tmp"))
     assert len(leftovers) == 1 and f".{proc.pid}." in leftovers[0].name
     (tmp_path / ".results.csv.tmp").write_text("a file of the user's")     # not a leftover
-    files.write_text(target, "new\n")                     # the next write clears it
+    atomic.write_text(target, "new\n")                     # the next write clears it
     assert target.read_text() == "new\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == [".results.csv.tmp", "results.csv"]
 
@@ -88,7 +90,7 @@ def test_a_write_in_progress_keeps_its_temporary_file(tmp_path):
     """Another live process's temporary file (this one's pid) is not a leftover."""
     mine = tmp_path / f".w.txt.{os.getpid()}.abcd1234.tmp"
     mine.write_text("being written")
-    files.write_text(tmp_path / "w.txt", "done")
+    atomic.write_text(tmp_path / "w.txt", "done")
     assert mine.exists() and (tmp_path / "w.txt").read_text() == "done"
 
 
@@ -103,14 +105,14 @@ def test_ctrl_c_saves_history_and_weights_marked_interrupted(tmp_path):
     saved = json.loads(history.read_text())
     assert saved["interrupted"] is True and len(saved["epochs"]) >= 3
     assert len(saved["step_losses"]) >= 3 * 12
-    params, config = files.load_weights(weights)
+    params, config = weights_file.load_weights(weights)
     assert config["interrupted"] is True and params["W1"].shape == (16, 784)
 
 
 @pytest.fixture
 def weights(tmp_path):
     path = tmp_path / "w.npz"
-    files.save_weights(path, mlp_np.init_params((784, 8, 10), 0), {"hidden": [8]})
+    weights_file.save_weights(path, mlp_np.init_params((784, 8, 10), 0), {"hidden": [8]})
     return path
 
 
@@ -123,7 +125,7 @@ def weights(tmp_path):
     ("nan", "W1 holds NaN or inf"),
 ])
 def test_bad_weights_files(weights, tmp_path, damage, message):
-    params, _ = files.load_weights(weights)
+    params, _ = weights_file.load_weights(weights)
     path = tmp_path / "bad.npz"
     if damage == "not npz":
         path.write_text("hello")
@@ -147,8 +149,8 @@ def test_bad_weights_files(weights, tmp_path, damage, message):
 def test_nan_weights_are_never_saved(tmp_path):
     params = mlp_np.init_params((784, 8, 10), 0)
     params["b1"][0] = np.inf
-    with pytest.raises(files.FileError, match="b1 holds NaN or inf"):
-        files.save_weights(tmp_path / "w.npz", params)
+    with pytest.raises(weights_file.FileError, match="b1 holds NaN or inf"):
+        weights_file.save_weights(tmp_path / "w.npz", params)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -196,8 +198,8 @@ def test_a_network_too_large_for_memory_is_refused_before_allocating(tiny, scrip
 
 
 def test_memory_estimate_grows_with_the_network_and_the_optimizer():
-    import models
-    from config import Config
+    from training import models
+    from training.config import Config
     small, wide = Config(hidden=(100,)), Config(hidden=(10_000,))
     params = 784 * 10_000 + 10_000 + 10_000 * 10 + 10
     assert sum(n for n, _ in models.layer_shapes(wide)) == params

@@ -4,10 +4,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import layers_np
 import mlp_np
-import mlp_torch
 from conftest import rel_err
+from helpers import NP, TORCH
 
 TOL = {"float64": 1e-10, "float32": 1e-4}
 DTYPES = ["float64", "float32"]
@@ -24,8 +23,8 @@ def test_linear_backward_matches_autograd(dtype, seed):
     B, n_in, n_out = rng.integers(1, 40, size=3)
     x, W, b = (rng.standard_normal(s).astype(dtype) for s in ((n_in, B), (n_out, n_in), (n_out,)))
     dout = rng.standard_normal((n_out, B)).astype(dtype)      # random: ones would hide transposes
-    out, cache = layers_np.linear_forward(x, W, b)
-    dx, dW, db = layers_np.linear_backward(dout, cache)
+    out, cache = mlp_np.linear_forward(x, W, b)
+    dx, dW, db = mlp_np.linear_backward(dout, cache)
     xt, Wt, bt = t(x), t(W), t(b)
     out_t = Wt @ xt + bt[:, None]                              # one column per image
     out_t.backward(torch.from_numpy(dout))
@@ -33,7 +32,7 @@ def test_linear_backward_matches_autograd(dtype, seed):
     for mine, ref in ((dx, xt.grad), (dW, Wt.grad), (db, bt.grad)):
         assert mine.shape == tuple(ref.shape)
         assert rel_err(mine, ref) < TOL[dtype]
-    assert layers_np.linear_backward(dout, cache, need_dx=False)[0] is None
+    assert mlp_np.linear_backward(dout, cache, need_dx=False)[0] is None
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -44,8 +43,8 @@ def test_relu_backward_matches_autograd_including_exact_zeros(dtype):
     dh = rng.standard_normal(z.shape).astype(dtype)
     zt = t(z)
     torch.relu(zt).backward(torch.from_numpy(dh))
-    h, cache = layers_np.relu_forward(z.copy())
-    dz = layers_np.relu_backward(dh.copy(), cache)
+    h, cache = mlp_np.relu_forward(z.copy())
+    dz = mlp_np.relu_backward(dh.copy(), cache)
     assert np.array_equal(h, torch.relu(torch.from_numpy(z)).numpy())
     assert np.array_equal(dz, zt.grad.numpy())                 # a mask times dh: exact
     assert np.all(dz[z == 0] == 0)
@@ -59,8 +58,8 @@ def test_cross_entropy_matches_autograd(dtype, scale, smoothing):
     logits = (rng.standard_normal((32, 10)) * scale).astype(dtype)
     y = rng.integers(0, 10, 32)
     dloss = float(rng.standard_normal())                       # random upstream, not 1
-    loss, cache = layers_np.cross_entropy_forward(logits.copy(), y, smoothing)
-    dlogits = layers_np.cross_entropy_backward(dloss, cache)
+    loss, cache = mlp_np.cross_entropy_forward(logits.copy(), y, smoothing)
+    dlogits = mlp_np.cross_entropy_backward(dloss, cache)
     lt = t(logits)
     loss_t = F.cross_entropy(lt, torch.from_numpy(y), label_smoothing=smoothing)
     loss_t.backward(torch.tensor(dloss, dtype=lt.dtype))
@@ -83,8 +82,8 @@ def test_network_gradients_match_autograd(dtype, seed):
     x = rng.random((int(rng.integers(1, 50)), 784)).astype(dtype)
     y = rng.integers(0, 10, len(x))
     smoothing = [0.0, 0.1][seed % 2]
-    loss_np, grads_np = mlp_np.MLP(params).loss_and_grads(x, y, smoothing)
-    loss_t, grads_t = mlp_torch.MLP(params).loss_and_grads(x, y, smoothing)
+    loss_np, grads_np = NP.loss_and_grads(NP.build(params), x, y, smoothing)
+    loss_t, grads_t = TORCH.loss_and_grads(TORCH.build(params), x, y, smoothing)
     assert isinstance(loss_np, float) and isinstance(loss_t, float)
     assert rel_err(loss_np, loss_t) < TOL[dtype]
     assert grads_np.keys() == grads_t.keys() == params.keys()
@@ -102,9 +101,9 @@ def test_network_with_dead_units_and_confident_logits():
     params["W2"] *= 3e3                                         # huge logits
     x = rng.random((20, 784))
     y = rng.integers(0, 10, 20)
-    loss_np, grads_np = mlp_np.MLP(params).loss_and_grads(x, y)
-    loss_t, grads_t = mlp_torch.MLP(params).loss_and_grads(x, y)
-    assert np.abs(mlp_np.MLP(params).logits(x)).max() > 1e3
+    loss_np, grads_np = NP.loss_and_grads(NP.build(params), x, y)
+    loss_t, grads_t = TORCH.loss_and_grads(TORCH.build(params), x, y)
+    assert np.abs(NP.logits(NP.build(params), x)).max() > 1e3
     assert np.isfinite(loss_np) and rel_err(loss_np, loss_t) < 1e-10
     for name in params:
         assert np.all(np.isfinite(grads_np[name]))
@@ -121,16 +120,16 @@ def test_backward_matches_finite_differences(sizes, smoothing):
     for k in params:                                            # nonzero biases too
         params[k] += 0.1 * rng.standard_normal(params[k].shape)
     x, y = rng.random((8, 784)), rng.integers(0, 10, 8)
-    _, grads = mlp_np.MLP(params).loss_and_grads(x, y, smoothing)
+    _, grads = NP.loss_and_grads(NP.build(params), x, y, smoothing)
     h = 1e-6
     for name, p in params.items():
         for flat in rng.choice(p.size, size=min(p.size, 25), replace=False):
             idx = np.unravel_index(flat, p.shape)
             old = p[idx]
             p[idx] = old + h
-            up = mlp_np.MLP(params).loss_and_grads(x, y, smoothing)[0]
+            up = NP.loss_and_grads(NP.build(params), x, y, smoothing)[0]
             p[idx] = old - h
-            down = mlp_np.MLP(params).loss_and_grads(x, y, smoothing)[0]
+            down = NP.loss_and_grads(NP.build(params), x, y, smoothing)[0]
             p[idx] = old
             numeric = (up - down) / (2 * h)
             assert abs(numeric - grads[name][idx]) < 1e-7 + 1e-5 * abs(numeric), (name, idx)

@@ -1,11 +1,11 @@
-"""The convolutional layers of layers_np.py, each alone against torch autograd (random upstream
+"""The convolutional layers of nets/layers_np.py, each alone against torch autograd (random upstream
 gradients; float64 < 1e-10 relative, float32 < 1e-4) and against central finite differences."""
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-import layers_np as L
+import nets.layers_np as L
 from conftest import rel_err
 
 TOL = {np.float64: 1e-10, np.float32: 1e-4}

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 import mlp_np
-import mlp_torch
-import train
-from config import Config
 from conftest import rel_err
+from helpers import NP, TORCH
+from training import loop
+from training.config import Config
 from test_cli import TINY, run
 from test_parity import subset
 
@@ -18,8 +18,8 @@ def test_gradients_of_both_twins_agree_for_every_loss_and_depth(sizes, loss):
     params = mlp_np.init_params(sizes, seed=1, dtype="float64")
     rng = np.random.default_rng(2)
     x, y = rng.random((8, 784)), rng.integers(0, 10, 8)
-    got = mlp_np.MLP(params, loss=loss).loss_and_grads(x, y, smoothing=0.1)
-    want = mlp_torch.MLP(params, loss=loss).loss_and_grads(x, y, smoothing=0.1)
+    got = NP.loss_and_grads(NP.build(params, loss=loss), x, y, smoothing=0.1)
+    want = TORCH.loss_and_grads(TORCH.build(params, loss=loss), x, y, smoothing=0.1)
     assert abs(got[0] - want[0]) < 1e-12 * abs(want[0])
     assert all(rel_err(got[1][k], want[1][k]) < 1e-10 for k in params)
 
@@ -30,10 +30,10 @@ def test_fifty_float64_steps_of_both_twins_agree(mnist, hidden, loss):
     dataset = subset(mnist, 50 * cfg.batch_size, 500)
     params = mlp_np.init_params(cfg.sizes(), 0, "float64")
     histories = []
-    for twin in (mlp_np, mlp_torch):
-        model = twin.MLP(params, loss=loss)
-        histories.append(train.train(twin, model, dataset, cfg, progress=False,
-                                     log=lambda *a: None))
+    for twin in (NP, TORCH):
+        model = twin.build(params, loss=loss)
+        histories.append(loop.train(twin, model, dataset, cfg, progress=False,
+                                    log=lambda *a: None))
     a, b = (np.array(h["step_losses"]) for h in histories)
     assert len(a) == 50 and a[-1] < a[0] and np.abs(a - b).max() < 1e-8
     (loss_now, acc), (loss_torch, acc_torch) = ((h["epochs"][0]["test_loss"],

@@ -5,12 +5,14 @@ import numpy as np
 import pytest
 import torch
 
-import data
 import mlp_np
-import mlp_torch
-import train
-from config import EMA_EVERY, Config, ema_decay_at
 from conftest import rel_err
+from datasets import catalog
+from helpers import NP, TORCH
+from training import loop
+from training.config import Config
+from training.schedule import EMA_EVERY, ema_decay_at
+from twins import optim_np, threads as pool
 
 OPTIMIZERS = [("sgd", 0.0), ("momentum", 0.0), ("momentum", 1e-2), ("adam", 0.0),
               ("adam", 1e-2), ("adamw", 1e-2)]
@@ -18,9 +20,8 @@ OPTIMIZERS = [("sgd", 0.0), ("momentum", 0.0), ("momentum", 1e-2), ("adam", 0.0)
 
 def set_torch_grads(model_t, grads):
     """Give the torch twin's parameters the gradients of a NumPy dict (W1, b1, ...)."""
-    for i, layer in enumerate(model_t.layers, start=1):
-        layer.weight.grad = torch.from_numpy(grads[f"W{i}"].copy())
-        layer.bias.grad = torch.from_numpy(grads[f"b{i}"].copy())
+    for name, w in model_t.params.items():
+        w.grad = torch.from_numpy(grads[name].copy())
 
 
 @pytest.mark.parametrize("dtype,tol", [("float64", 1e-12), ("float32", 1e-5)])
@@ -31,20 +32,20 @@ def test_optimizer_steps_match_torch_optim(name, weight_decay, steps, dtype, tol
                                            monkeypatch):
     """Same weights, same gradient sequence -> same weights after 1 and 10 steps, whether the
     NumPy update runs in one thread or in row blocks on several."""
-    monkeypatch.setattr(mlp_np, "PARALLEL_MIN_SIZE", 0)       # even these small weights
-    mlp_np.set_num_threads(threads)
+    monkeypatch.setattr(pool, "PARALLEL_MIN_SIZE", 0)       # even these small weights
+    pool.set_num_threads(threads)
     rng = np.random.default_rng(0)
     params = mlp_np.init_params((784, 12, 10), 0, dtype)
-    model_np, model_t = mlp_np.MLP(params), mlp_torch.MLP(params)
-    opt_np = mlp_np.make_optimizer(model_np, name, 0.05, 0.9, weight_decay)
-    opt_t = mlp_torch.make_optimizer(model_t, name, 0.05, 0.9, weight_decay)
+    model_np, model_t = NP.build(params), TORCH.build(params)
+    opt_np = NP.optimizer(model_np, name, 0.05, 0.9, weight_decay)
+    opt_t = TORCH.optimizer(model_t, name, 0.05, 0.9, weight_decay)
     for _ in range(steps):
         grads = {k: rng.standard_normal(p.shape).astype(dtype) for k, p in params.items()}
         set_torch_grads(model_t, grads)
         opt_t.step()
         opt_np.step({k: g.copy() for k, g in grads.items()})
-    mlp_np.set_num_threads(1)
-    after_np, after_t = model_np.params(), model_t.params()
+    pool.set_num_threads(1)
+    after_np, after_t = NP.export(model_np), TORCH.export(model_t)
     for k in params:
         assert not np.allclose(after_np[k], params[k])          # the step did move the weights
         assert rel_err(after_np[k], after_t[k]) < tol, k
@@ -54,44 +55,44 @@ def test_optimizer_steps_match_torch_optim(name, weight_decay, steps, dtype, tol
 def test_weight_average_follows_its_definition_in_both_twins(threads, monkeypatch):
     """avg_t = d_t avg_{t-1} + (1 - d_t) p_t from avg_0 = p_0, with the ramped decay d_t,
     computed here in plain float64 maths, against both twins' EMA."""
-    monkeypatch.setattr(mlp_np, "PARALLEL_MIN_SIZE", 0)
-    mlp_np.set_num_threads(threads)
+    monkeypatch.setattr(pool, "PARALLEL_MIN_SIZE", 0)
+    pool.set_num_threads(threads)
     rng = np.random.default_rng(5)
     cfg = Config(ema=0.9)
     params = mlp_np.init_params((784, 12, 10), 0, "float64")
-    model_np, model_t = mlp_np.MLP(params), mlp_torch.MLP(params)
-    average_np, average_t = mlp_np.EMA(model_np), mlp_torch.EMA(model_t)
+    model_np, model_t = NP.build(params), TORCH.build(params)
+    average_np, average_t = NP.average(model_np), TORCH.average(model_t)
     expected = {k: v.copy() for k, v in params.items()}
     for step in range(100):                                    # the cap is reached at step 80
         new = {k: rng.standard_normal(p.shape) for k, p in params.items()}
         for k in new:
-            model_np.weights[k][...] = new[k]
-        model_t.load_state_dict(mlp_torch.MLP(new).state_dict())
+            model_np.params[k][...] = new[k]
+        model_t.load_state_dict(TORCH.build(new).state_dict())
         decay = ema_decay_at(cfg, step)
         average_np.update(model_np, decay)
         average_t.update(model_t, decay)
         expected = {k: decay * expected[k] + (1 - decay) * new[k] for k in new}
-    mlp_np.set_num_threads(1)
+    pool.set_num_threads(1)
     assert ema_decay_at(cfg, 0) == 0.1 ** EMA_EVERY                # the ramp's start
     assert ema_decay_at(cfg, 99) == 0.9 ** EMA_EVERY               # and its cap, cfg.ema
-    for average in (average_np, average_t):
-        got = average.model.params()
+    for twin, average in ((NP, average_np), (TORCH, average_t)):
+        got = twin.export(average.model)
         for k in params:
             assert rel_err(got[k], expected[k]) < 1e-12, k
     average_t.copy_to(model_t)                                  # the kept weights: the average
-    assert all(rel_err(model_t.params()[k], expected[k]) < 1e-12 for k in params)
+    assert all(rel_err(TORCH.export(model_t)[k], expected[k]) < 1e-12 for k in params)
 
 
 def subset(mnist, n_train, n_test=1000, dtype="float64"):
-    return data.Dataset(mnist.x_train[:n_train].astype(dtype), mnist.y_train[:n_train],
+    return catalog.Dataset(mnist.x_train[:n_train].astype(dtype), mnist.y_train[:n_train],
                         mnist.x_val.astype(dtype), mnist.y_val,
                         mnist.x_test[:n_test].astype(dtype), mnist.y_test[:n_test],
                         mnist.folder, mnist.spec)
 
 
 def run(twin, params, dataset, cfg):
-    model = twin.MLP(params)
-    return model, train.train(twin, model, dataset, cfg, progress=False, log=lambda *a: None)
+    model = twin.build(params)
+    return model, loop.train(twin, model, dataset, cfg, progress=False, log=lambda *a: None)
 
 
 @pytest.mark.parametrize("optimizer,lr", [("adam", 1e-3), ("momentum", 0.05)])
@@ -101,8 +102,8 @@ def test_training_losses_agree_step_by_step_float64(mnist, optimizer, lr):
                  dtype="float64", seed=3, weight_decay=1e-4, label_smoothing=0.0)
     dataset = subset(mnist, 50 * 64)
     params = mlp_np.init_params(cfg.sizes(), cfg.seed, cfg.dtype)
-    model_np, hist_np = run(mlp_np, params, dataset, cfg)
-    model_t, hist_t = run(mlp_torch, params, dataset, cfg)
+    model_np, hist_np = run(NP, params, dataset, cfg)
+    model_t, hist_t = run(TORCH, params, dataset, cfg)
     losses_np, losses_t = np.array(hist_np["step_losses"]), np.array(hist_t["step_losses"])
     assert len(losses_np) == len(losses_t) == 50
     assert losses_np[-10:].mean() < 0.6 * losses_np[:10].mean()    # it did learn
@@ -118,20 +119,20 @@ def test_smoothed_averaged_training_agrees_and_keeps_the_average(mnist):
                  label_smoothing=0.1, ema=0.95)
     dataset = subset(mnist, 20 * 64)
     params = mlp_np.init_params(cfg.sizes(), cfg.seed, cfg.dtype)
-    model_np, hist_np = run(mlp_np, params, dataset, cfg)
-    model_t, hist_t = run(mlp_torch, params, dataset, cfg)
+    model_np, hist_np = run(NP, params, dataset, cfg)
+    model_t, hist_t = run(TORCH, params, dataset, cfg)
     assert np.abs(np.subtract(hist_np["step_losses"], hist_t["step_losses"])).max() < 1e-8
     assert [e["test_acc"] for e in hist_np["epochs"]] == [e["test_acc"] for e in hist_t["epochs"]]
-    kept_np, kept_t = model_np.params(), model_t.params()
+    kept_np, kept_t = NP.export(model_np), TORCH.export(model_t)
     assert all(rel_err(kept_np[k], kept_t[k]) < 1e-10 for k in params)
 
-    raw_model, raw = run(mlp_np, params, dataset, replace(cfg, ema=0.0))
+    raw_model, raw = run(NP, params, dataset, replace(cfg, ema=0.0))
     assert raw["step_losses"] == hist_np["step_losses"]         # the average never trains
-    assert not np.allclose(raw_model.params()["W1"], kept_np["W1"])
-    _, test_acc = train.evaluate(model_np, dataset.x_test, dataset.y_test)
+    assert not np.allclose(NP.export(raw_model)["W1"], kept_np["W1"])
+    _, test_acc = loop.evaluate(NP, model_np, dataset.x_test, dataset.y_test)
     assert test_acc == hist_np["epochs"][-1]["test_acc"]        # the kept model was evaluated
     # the first step's loss, smoothed, in plain NumPy from the initial weights
-    first = data.batch_order(len(dataset.y_train), cfg.batch_size, cfg.seed, 1)[0]
+    first = catalog.batch_order(len(dataset.y_train), cfg.batch_size, cfg.seed, 1)[0]
     x, y = dataset.x_train[first], dataset.y_train[first]
     logits = np.maximum(x @ params["W1"].T + params["b1"], 0) @ params["W2"].T + params["b2"]
     log_p = logits - np.log(np.exp(logits).sum(1, keepdims=True))
@@ -144,14 +145,14 @@ def test_short_real_run_learns(mnist):
                  dtype="float32")
     dataset = subset(mnist, 10_000, n_test=10_000, dtype="float32")
     params = mlp_np.init_params(cfg.sizes(), 0, cfg.dtype)
-    for twin in (mlp_np, mlp_torch):
+    for twin in (NP, TORCH):
         _, history = run(twin, params, dataset, cfg)
-        assert history["epochs"][0]["test_acc"] > 0.9, twin.__name__
+        assert history["epochs"][0]["test_acc"] > 0.9, twin.name
 
 
 @pytest.fixture
 def subnormals_on():
-    """The CPU's flush-to-zero mode off in this thread (cli.load_twin turns it on for torch;
+    """The CPU's flush-to-zero mode off in this thread (twins.load_twin turns it on for torch;
     with it on, NumPy would see every subnormal as 0 and these tests could not fail)."""
     torch.set_flush_denormal(False)
     yield
@@ -161,7 +162,7 @@ def subnormals_on():
 def test_flush_subnormals_zeroes_exactly_the_subnormal_entries(dtype, subnormals_on):
     tiny = np.finfo(dtype).tiny
     a = np.array([0.0, tiny, -tiny, tiny / 2, -tiny / 3, tiny / 2**20, 1e-3, -5.0], dtype)
-    mlp_np.flush_subnormals(a)
+    optim_np.flush_subnormals(a)
     assert a.tolist() == [0.0, tiny, -tiny, 0.0, 0.0, 0.0, np.float64(np.array(1e-3, dtype)), -5.0]
 
 
@@ -172,9 +173,9 @@ def test_adam_moments_of_silent_weights_are_flushed_and_the_weights_still_match_
     flushes them every FLUSH_EVERY steps, and the weights agree all the same."""
     rng = np.random.default_rng(1)
     params = mlp_np.init_params((784, 12, 10), 0, "float32")
-    model_np, model_t = mlp_np.MLP(params), mlp_torch.MLP(params)
-    opt_np = mlp_np.make_optimizer(model_np, "adam", 1e-3)
-    opt_t = mlp_torch.make_optimizer(model_t, "adam", 1e-3)
+    model_np, model_t = NP.build(params), TORCH.build(params)
+    opt_np = NP.optimizer(model_np, "adam", 1e-3)
+    opt_t = TORCH.optimizer(model_t, "adam", 1e-3)
     silent = rng.random(params["W1"].shape) < 0.5
     for step in range(900):             # m = 0.1 * 0.9^890 is subnormal (0 after ~980)
         grads = {k: (rng.standard_normal(p.shape) if step < 10 else np.zeros(p.shape))
@@ -184,7 +185,7 @@ def test_adam_moments_of_silent_weights_are_flushed_and_the_weights_still_match_
         opt_t.step()
         opt_np.step(grads)
     subnormals = lambda a: ((a != 0) & (np.abs(a) < np.finfo(a.dtype).tiny)).sum()
-    assert subnormals(opt_t.state[model_t.layers[0].weight]["exp_avg"].numpy()) > 1000
+    assert subnormals(opt_t.state[model_t.params["W1"]]["exp_avg"].numpy()) > 1000
     assert subnormals(opt_np.m["W1"]) == 0                      # torch's are, the NumPy ones not
-    after_np, after_t = model_np.params(), model_t.params()
+    after_np, after_t = NP.export(model_np), TORCH.export(model_t)
     assert all(rel_err(after_np[k], after_t[k]) < 1e-5 for k in params)

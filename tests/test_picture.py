@@ -1,18 +1,18 @@
-"""Pictures of the user's own (picture.py, predict.py --image): prepared as MNIST was made, and
-labelled as well as MNIST's own test images."""
+"""Pictures of the user's own (datasets/picture.py, predict.py --image): prepared as MNIST was
+made, and labelled as well as MNIST's own test images."""
 import numpy as np
 import pytest
 from PIL import Image
 
-import data
 import mlp_np
-import picture
-import train
-from config import Config
+from datasets import catalog, picture
+from helpers import NP
+from training import loop
+from training.config import Config
 from test_cli import run
 from test_faults import weights  # noqa: F401  (the fixture)
 
-MNIST = data.DATASETS["mnist"]
+MNIST = catalog.DATASETS["mnist"]
 
 
 def test_the_ink_is_cropped_scaled_into_20x20_and_centred_by_its_mass(tmp_path):
@@ -85,11 +85,11 @@ def disguised(digit, rng):
 def default_mlp(mnist):
     """The default MLP (config.py's MNIST defaults), trained by the NumPy twin in float32."""
     cfg = Config.for_run("mnist", "mlp")
-    ds = data.Dataset(*(a.astype(np.float32) if a.dtype.kind == "f" else a for a in (
+    ds = catalog.Dataset(*(a.astype(np.float32) if a.dtype.kind == "f" else a for a in (
         mnist.x_train, mnist.y_train, mnist.x_val, mnist.y_val, mnist.x_test, mnist.y_test)),
         mnist.folder, mnist.spec)
-    model = mlp_np.MLP(mlp_np.init_params(cfg.sizes(), 0, "float32"))
-    train.train(mlp_np, model, ds, cfg, progress=False, log=lambda *a: None)
+    model = NP.build(mlp_np.init_params(cfg.sizes(), 0, "float32"))
+    loop.train(NP, model, ds, cfg, progress=False, log=lambda *a: None)
     return model
 
 
@@ -102,8 +102,8 @@ def test_500_disguised_test_digits_are_labelled_as_well_as_the_originals(mnist, 
         paths.append(tmp_path / f"{i:03d}{suffix}")
         img.save(paths[-1], quality=90) if suffix == ".jpg" else img.save(paths[-1])
     x = np.stack([picture.prepare(p, MNIST) for p in paths])
-    labels = default_mlp.logits(x).argmax(1)
-    originals = default_mlp.logits(mnist.x_test[:500].astype(np.float32)).argmax(1)
+    labels = NP.logits(default_mlp, x).argmax(1)
+    originals = NP.logits(default_mlp, mnist.x_test[:500].astype(np.float32)).argmax(1)
     accuracy = (labels == mnist.y_test[:500]).mean()
     print(f"disguised {accuracy:.3f}, originals {(originals == mnist.y_test[:500]).mean():.3f}")
     assert accuracy >= 0.97

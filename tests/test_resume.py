@@ -3,21 +3,22 @@ run that never stopped, in either twin and across them (float64)."""
 import numpy as np
 import pytest
 
-import cli
-import data
-import files
 import mlp_np
-import mlp_torch
-import train
-from config import Config
 from conftest import rel_err
+from datasets import catalog
+from helpers import TORCH
+from training import loop, weights_file
+from training.config import Config
+from training.start import resumed
+from twins.numpy_twin import NumpyTwin
+from twins.torch_twin import TorchTwin
 from test_cli import TINY, run, tiny  # noqa: F401  (tiny: the fixture)
 
-TWINS = {"numpy": mlp_np, "torch": mlp_torch}
+TWINS = {"numpy": NumpyTwin, "torch": TorchTwin}
 
 
 def subset(mnist, n_train=10 * 64):
-    return data.Dataset(mnist.x_train[:n_train], mnist.y_train[:n_train], mnist.x_val,
+    return catalog.Dataset(mnist.x_train[:n_train], mnist.y_train[:n_train], mnist.x_val,
                         mnist.y_val, mnist.x_test[:500], mnist.y_test[:500], mnist.folder,
                         mnist.spec)
 
@@ -31,30 +32,30 @@ def config(optimizer, **kw):
 def train_run(twin_name, params, dataset, cfg, resume=None, stop_after=None):
     """(kept weights, history, checkpoint) of a run; stop_after=k stops it after k steps, as
     Ctrl-C does."""
-    twin = TWINS[twin_name]
-    model = twin.MLP(params)
+    twin = TWINS[twin_name]()
+    model = twin.build(params)
     checkpoint = {}
     if stop_after:
-        step, taken = model.train_step, []
+        step, taken = twin.train_step, []
         def counted(*a, **kw):
             taken.append(1)
             if len(taken) == stop_after:
-                train._stop.set()
+                loop._stop.set()
             return step(*a, **kw)
-        model.train_step = counted
+        twin.train_step = counted
     try:
-        history = train.train(twin, model, dataset, cfg, progress=False, log=lambda *a: None,
-                              resume=resume, checkpoint=checkpoint)
+        history = loop.train(twin, model, dataset, cfg, progress=False, log=lambda *a: None,
+                             resume=resume, checkpoint=checkpoint)
     finally:
-        train._stop.clear()
-    return model.params(), history, checkpoint
+        loop._stop.clear()
+    return twin.export(model), history, checkpoint
 
 
 def through_file(tmp_path, kept, cfg, checkpoint, epochs=None):
     """Save as the entry points do and read back as --resume does."""
     path = tmp_path / "run.npz"
-    files.save_weights(path, kept, cfg.to_dict(), checkpoint)
-    params, resumed_cfg, resume = cli.resumed(path, epochs)
+    weights_file.save_weights(path, kept, cfg.to_dict(), checkpoint)
+    params, resumed_cfg, resume = resumed(path, epochs)
     return params, resumed_cfg, resume
 
 
@@ -122,21 +123,21 @@ def test_the_checkpoint_holds_torchs_optimizer_state_and_the_trained_weights(mni
     dataset = subset(mnist)
     cfg = config("adam", epochs=1)
     params = mlp_np.init_params(cfg.sizes(), cfg.seed, cfg.dtype)
-    model = mlp_torch.MLP(params)
-    optimizer = mlp_torch.make_optimizer(model, "adam", 1e-3)
-    for idx in data.batch_order(len(dataset.y_train), 64, 0, 1)[:3]:
-        model.train_step(model.asarray(dataset.x_train[idx]), model.asarray(dataset.y_train[idx]),
-                         optimizer)
-    state = mlp_torch.optimizer_state(optimizer, model)
-    torch_own = optimizer.state[model.layers[0].weight]
+    model = TORCH.build(params)
+    optimizer = TORCH.optimizer(model, "adam", 1e-3)
+    for idx in catalog.batch_order(len(dataset.y_train), 64, 0, 1)[:3]:
+        TORCH.train_step(model, TORCH.asarray(dataset.x_train[idx]),
+                         TORCH.asarray(dataset.y_train[idx]), optimizer)
+    state = TORCH.optimizer_state(optimizer, model)
+    torch_own = optimizer.state[model.params["W1"]]
     assert state["step"] == 3 and np.array_equal(state["exp_avg"]["W1"],
                                                   torch_own["exp_avg"].numpy())
     _, _, checkpoint = train_run("numpy", params, dataset, cfg)
-    files.save_weights(tmp_path / "w.npz", params, cfg.to_dict(), checkpoint)
+    weights_file.save_weights(tmp_path / "w.npz", params, cfg.to_dict(), checkpoint)
     with np.load(tmp_path / "w.npz") as f:
         keys = set(f.files)
     assert {"W1", "trained.W1", "exp_avg.W1", "exp_avg_sq.b2", "checkpoint"} <= keys
-    loaded, _ = files.load_weights(tmp_path / "w.npz")             # still a weights file
+    loaded, _ = weights_file.load_weights(tmp_path / "w.npz")             # still a weights file
     assert set(loaded) == {"W1", "b1", "W2", "b2"}
 
 
@@ -148,7 +149,7 @@ def test_resume_from_the_command_line(tiny, tmp_path):
             "--no-progress")
     assert r.returncode == 0, r.stderr
     assert "resuming" in r.stdout and "epoch  2/2" in r.stdout and "epoch  1/2" not in r.stdout
-    checkpoint, saved = files.load_checkpoint(path)                   # saved back into it
+    checkpoint, saved = weights_file.load_checkpoint(path)                   # saved back into it
     assert saved["epochs"] == 2 and saved["twin"] == "torch"
     assert [e["epoch"] for e in checkpoint["history"]["epochs"]] == [1, 2]
     r = run("main_np.py", "--resume", path, "--data-dir", str(tiny), "--no-progress")
@@ -157,7 +158,7 @@ def test_resume_from_the_command_line(tiny, tmp_path):
     assert r.returncode == 2 and "--lr cannot change" in r.stderr
     r = run("main_np.py", "--resume", path, "--epochs", "1", "--data-dir", str(tiny))
     assert r.returncode == 1 and "can only raise the total" in r.stderr
-    np.savez(tmp_path / "old.npz", **files.load_weights(path)[0])    # weights alone
+    np.savez(tmp_path / "old.npz", **weights_file.load_weights(path)[0])    # weights alone
     r = run("main_np.py", "--resume", str(tmp_path / "old.npz"), "--data-dir", str(tiny))
     assert r.returncode == 1 and "no checkpoint to resume" in r.stderr
     assert "Traceback" not in r.stderr

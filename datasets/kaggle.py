@@ -6,7 +6,7 @@
 
 Pixels are row-major: pixel 28 i + j is row i, column j of the 28x28 image. The files need a
 Kaggle account to download, so nothing here downloads: they are looked for in an explicit
---data-dir alone, else in $KAGGLE_DIR, then in data/kaggle/ beside this file.
+--data-dir alone, else in $KAGGLE_DIR, then in data/kaggle/ (storage.paths.CACHE_DIR).
 
 Reading is pandas' C parser with no per-cell Python; the checks run on the parsed columns, and
 only a file that fails them is looked at again, to name the row and column of its first fault.
@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data import CACHE_DIR, DataError, check_folder
+from datasets.base import DataError, check_folder
+from storage.paths import CACHE_DIR
 
 ENV = "KAGGLE_DIR"
 URL = "https://www.kaggle.com/competitions/digit-recognizer/data"
@@ -174,22 +175,21 @@ def from_mnist(folder, mnist_dir=None):
     train.csv the first 42,000 training images, test.csv the other 18,000 and the 10,000 test
     images (Kaggle's 70,000 are MNIST's, in another order). For tests and benchmarks here,
     where Kaggle's own files cannot be fetched."""
-    import data
-    import files
-    read = data.DATASETS["mnist"].read
-    x_train, y_train, x_test, _, _ = read(mnist_dir, True)
+    from datasets import idx
+    from storage.atomic import write_text
+    x_train, y_train, x_test, _, _ = idx.read_mnist(mnist_dir, True)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    files.write_text(folder / "train.csv", csv_text(x_train[:42000], y_train[:42000]))
-    files.write_text(folder / "test.csv", csv_text(np.concatenate([x_train[42000:], x_test])))
+    write_text(folder / "train.csv", csv_text(x_train[:42000], y_train[:42000]))
+    write_text(folder / "test.csv", csv_text(np.concatenate([x_train[42000:], x_test])))
     return folder
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":          # python -m datasets.kaggle OUT_DIR [MNIST_DIR]
     if len(sys.argv) not in (2, 3) or sys.argv[1].startswith("-"):
-        sys.exit("usage: python data_kaggle.py OUT_DIR [MNIST_DIR]: write Kaggle-format "
+        sys.exit("usage: python -m datasets.kaggle OUT_DIR [MNIST_DIR]: write Kaggle-format "
                  "train.csv and test.csv made from MNIST into OUT_DIR")
     try:
         print(f"wrote train.csv and test.csv in {from_mnist(*sys.argv[1:])}")
     except DataError as e:
-        sys.exit(f"data_kaggle.py: error: {e}")
+        sys.exit(f"datasets/kaggle.py: error: {e}")

@@ -1,21 +1,25 @@
-"""The models both twins build, by --model: initial weights from a Config, and each twin's
-network from weights. Importing this module imports no twin: the NumPy path never loads torch.
+"""The models a Config names (--model): their initial weights, each twin's network of them, their
+description, and the memory training them needs. Imports no twin: a twin is passed in.
 
-    mlp   mlp_np.MLP, mlp_torch.MLP    (n_inputs, *hidden, n_classes), ReLU
-    cnn   cnn_np.CNN, cnn_torch.CNN    per convolution: conv, max-pool, ReLU; then the MLP head
+    mlp   mlp_np.MLP, mlp_torch.MLP            (n_inputs, *hidden, n_classes), ReLU
+    cnn   nets/cnn_np.CNN, nets/cnn_torch.CNN  per convolution: conv, max-pool, ReLU; the MLP head
 """
-import data
+import mlp_np
+from datasets.catalog import DATASETS
+from nets import cnn_np
+from nets.shapes import Arch
 
-
-def arch(cfg):
-    """The CNN's structure that its weights do not record (see cnn_np.Arch)."""
-    import cnn_np
-    return cnn_np.Arch(data.DATASETS[cfg.dataset].image_shape, cfg.padding, cfg.stride, cfg.pool)
+EVAL_BATCH = 10_000        # images per forward pass when scoring (memory_needed counts it)
 
 
 class ModelError(ValueError):
     """A model that cannot be built: its convolutions shrink the image to nothing, or training
     it would not fit in memory."""
+
+
+def arch(cfg):
+    """The CNN's structure that its weights do not record (see nets.shapes.Arch)."""
+    return Arch(DATASETS[cfg.dataset].image_shape, cfg.padding, cfg.stride, cfg.pool)
 
 
 def init_params(cfg, seed=None, dtype=None):
@@ -25,34 +29,21 @@ def init_params(cfg, seed=None, dtype=None):
     seed, dtype = cfg.seed if seed is None else seed, dtype or cfg.dtype
     check_memory(cfg)
     if cfg.model == "cnn":
-        import cnn_np
         return cnn_np.init_params(arch(cfg), cfg.channels, cfg.kernel, cfg.hidden,
-                                  data.DATASETS[cfg.dataset].n_classes, seed, dtype)
-    import mlp_np
+                                  DATASETS[cfg.dataset].n_classes, seed, dtype)
     return mlp_np.init_params(cfg.sizes(), seed, dtype)
 
 
-def builder(twin_name, cfg, where):
-    """build(params) -> the network of cfg's model in twin `twin_name` ("numpy" or "torch"),
-    on `where`: the array module (numpy or cupy) for NumPy, the device for torch."""
-    if twin_name == "numpy":
-        if cfg.model == "cnn":
-            import cnn_np
-            return lambda params: cnn_np.CNN(params, arch(cfg), where, cfg.loss)
-        import mlp_np
-        return lambda params: mlp_np.MLP(params, where, cfg.loss)
-    if cfg.model == "cnn":
-        import cnn_torch
-        return lambda params: cnn_torch.CNN(params, arch(cfg), where, cfg.loss)
-    import mlp_torch
-    return lambda params: mlp_torch.MLP(params, where, cfg.loss)
+def build(twin, cfg, params):
+    """twin's network of cfg's model (its loss, a CNN's arch) holding copies of params."""
+    return twin.build(params, cfg.loss, arch(cfg) if cfg.model == "cnn" else None)
 
 
 def describe(cfg):
     """The model in a few words, e.g. 'MLP 784-1024-10'."""
     loss = ", MSE loss" if cfg.loss == "mse" else ""
     if cfg.model == "cnn":
-        fc = "-".join(map(str, (*cfg.hidden, data.DATASETS[cfg.dataset].n_classes)))
+        fc = "-".join(map(str, (*cfg.hidden, DATASETS[cfg.dataset].n_classes)))
         return (f"CNN conv {'-'.join(map(str, cfg.channels))} {cfg.kernel}x{cfg.kernel} "
                 f"(padding {'/'.join(map(str, cfg.padding))}, pool {cfg.pool}), fc {fc}{loss}")
     kind = " (softmax regression)" if not cfg.hidden and cfg.loss == "ce" else ""
@@ -63,31 +54,33 @@ def layer_shapes(cfg):
     """[(n_params, activations per image)] of each layer of cfg's model, without building it:
     a convolution's activations are its im2col columns and its output. ModelError if the
     convolutions shrink the image to nothing."""
-    spec = data.DATASETS[cfg.dataset]
+    spec = DATASETS[cfg.dataset]
     layers, n_in = [], spec.n_inputs
     if cfg.model == "cnn":
         try:
-            shapes = arch(cfg).feature_shapes(cfg.channels, cfg.kernel)
+            shapes = arch(cfg).conv_shapes(cfg.channels, cfg.kernel)
         except ValueError as e:
             raise ModelError(str(e))
-        (H, W), c_in = spec.image_shape, 1
-        for (c, Hp, Wp), p, s in zip(shapes, cfg.padding, cfg.stride):
-            Ho, Wo = (H + 2 * p - cfg.kernel) // s + 1, (W + 2 * p - cfg.kernel) // s + 1
+        c_in = 1
+        for (c, Ho, Wo), pooled in shapes:
             layers.append((c * c_in * cfg.kernel ** 2 + c, (c_in * cfg.kernel ** 2 + c) * Ho * Wo))
-            (H, W), c_in = (Hp, Wp), c
-        n_in = c_in * H * W
+            c_in, n_in = c, pooled[0] * pooled[1] * pooled[2]
     for n_out in (*cfg.hidden, spec.n_classes):
         layers.append((n_in * n_out + n_out, n_out))
         n_in = n_out
     return layers
 
 
+def n_params(cfg):
+    """The number of weights and biases of cfg's model."""
+    return sum(n for n, _ in layer_shapes(cfg))
+
+
 def memory_needed(cfg):
     """Bytes that training cfg's model needs at its peak, roughly: every weight as itself, its
     gradient, the optimizer's state (Adam 2 copies, momentum 1), the weight average and its
     float64 draw at initialisation; and the activations of a training batch (kept for
-    backward, with their gradients) and of an evaluation batch (train.EVAL_BATCH images)."""
-    from train import EVAL_BATCH
+    backward, with their gradients) and of an evaluation batch (EVAL_BATCH images)."""
     itemsize = 8 if cfg.dtype == "float64" else 4
     layers = layer_shapes(cfg)
     params = sum(n for n, _ in layers)
@@ -111,7 +104,6 @@ def check_memory(cfg):
     """ModelError, in one line, if training cfg's model would not fit in memory."""
     need, have = memory_needed(cfg), available_memory()
     if have is not None and need > have:
-        params = sum(n for n, _ in layer_shapes(cfg))
-        raise ModelError(f"{describe(cfg)} has {params:,} parameters: training it needs about "
-                         f"{need / 2 ** 30:,.1f} GiB of memory and this machine has "
+        raise ModelError(f"{describe(cfg)} has {n_params(cfg):,} parameters: training it needs "
+                         f"about {need / 2 ** 30:,.1f} GiB of memory and this machine has "
                          f"{have / 2 ** 30:.1f} GiB available; choose a smaller network")

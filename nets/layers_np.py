@@ -1,11 +1,11 @@
-"""The layers of both hand-written networks (mlp_np.py, cnn_np.py): forward/backward pairs.
-
-Every `*_forward` returns its output and a cache of what the backward pass needs;
+"""The layers written by hand beyond the MLP's (whose linear, ReLU and cross-entropy are in
+mlp_np.py): convolution, max-pool, flatten, sigmoid, tanh, the squared error. Forward/backward
+pairs as mlp_np's: `*_forward` returns its output and a cache of what the backward pass needs;
 `*_backward(dout, cache)` takes the gradient of the loss with respect to that output and
 returns the gradients with respect to its inputs (and parameters).
 
 Dense layers work on columns, one per image: (n, B) arrays, as in the textbook's z = W a + b
-(mlp_np.py says why). Images inside a network are (C, H, W, B) arrays, channels first and
+(docs/weights.md says why). Images inside a network are (C, H, W, B) arrays, channels first and
 the batch last: the convolutional form of one column per image. A convolution over every window
 of every image is then one matrix product (C_out, C_in k k) @ (C_in k k, H' W' B) whose result
 is already the next layer's (C_out, H', W', B), with no transpose in between, and flattening is
@@ -17,81 +17,13 @@ Every array function comes from the array's own module, so CuPy arrays run on th
 """
 import sys
 
+from mlp_np import cross_entropy_backward, cross_entropy_forward
+from nets.shapes import conv_output
+
 
 def array_module(a):
     """numpy for a NumPy array, cupy for a CuPy array."""
     return sys.modules[type(a).__module__.split(".")[0]]
-
-
-# --- dense layers -------------------------------------------------------------------------
-
-def linear_forward(x, W, b):
-    """out = W x + b.   x (n_in, B), W (n_out, n_in), b (n_out,) -> out (n_out, B)."""
-    out = W @ x                                   # (n_out, B)
-    out += b[:, None]                             # (n_out, B), b added to every column
-    return out, (x, W)
-
-
-def linear_backward(dout, cache, need_dx=True):
-    """dout (n_out, B) -> dx (n_in, B) or None, dW (n_out, n_in), db (n_out,).
-
-    need_dx=False skips dx for the first layer: nothing upstream of the pixels learns."""
-    x, W = cache
-    dW = dout @ x.T                               # (n_out, n_in) = (n_out, B) @ (B, n_in)
-    db = dout.sum(axis=1)                         # (n_out,): b was added to every column
-    dx = W.T @ dout if need_dx else None          # (n_in, B) = (n_in, n_out) @ (n_out, B)
-    return dx, dW, db
-
-
-def relu_forward(z):
-    """h = max(z, 0), elementwise.   z (n, B) -> h (n, B).  Overwrites z (never needed again)."""
-    h = array_module(z).maximum(z, 0, out=z)      # (n, B)
-    return h, h                                   # h > 0 exactly where z > 0
-
-
-def relu_backward(dh, cache):
-    """dz = dh * 1[z > 0].   dh (n, B) -> dz (n, B).  Overwrites dh.
-
-    The derivative at z = 0 is taken as 0, as torch does."""
-    h = cache
-    return array_module(dh).multiply(dh, h > 0, out=dh)
-
-
-def cross_entropy_forward(logits, y, smoothing=0.0):
-    """Mean softmax cross-entropy against label-smoothed targets.
-    logits (B, C), y (B,) -> loss (scalar array).
-
-    The target of row b is t_b = (1 - s) onehot(y_b) + s / C: the true class gets 1 - s + s/C,
-    every other class s/C (s = smoothing; s = 0 is the plain cross-entropy). Asking for less
-    than certainty keeps the logits from growing without end once an image is classified
-    right (Szegedy et al., 2016); it is torch's `label_smoothing`.
-        loss = mean_b [ log sum_c exp(logits_bc) - sum_c t_bc logits_bc ]
-    Computed after subtracting the row maximum (which changes nothing, as sum_c t_bc = 1), so
-    exp never overflows and no logit, however confident (±1e4), gives inf or NaN."""
-    xp = array_module(logits)
-    B, C = logits.shape
-    rows = xp.arange(B)
-    shifted = logits - logits.max(axis=1, keepdims=True)   # (B, C), every entry <= 0
-    exp = xp.exp(shifted)                                  # (B, C), in (0, 1]
-    sum_exp = exp.sum(axis=1)                              # (B,), >= 1
-    target_logit = shifted[rows, y]                        # (B,)
-    if smoothing:
-        target_logit = (1 - smoothing) * target_logit + smoothing / C * shifted.sum(axis=1)
-    loss = (xp.log(sum_exp) - target_logit).mean()         # ()
-    probs = exp / sum_exp[:, None]                         # (B, C) softmax
-    return loss, (probs, y, smoothing)
-
-
-def cross_entropy_backward(dloss, cache):
-    """dloss (scalar) -> dlogits (B, C) = dloss * (softmax(logits) - targets) / B."""
-    probs, y, smoothing = cache
-    B, C = probs.shape
-    dlogits = probs                                         # (B, C), reuses the cache
-    if smoothing:
-        dlogits -= smoothing / C                            # every class's share of s
-    dlogits[array_module(probs).arange(B), y] -= 1 - smoothing   # softmax - targets
-    dlogits *= dloss / B                                    # the mean over the batch
-    return dlogits
 
 
 # --- convolutional layers -----------------------------------------------------------------
@@ -104,7 +36,7 @@ def windows(x, k, stride):
     """Every k x k window of x (C, H, W, B), as a view: (C, k, k, H', W', B) with
     H' = (H - k) // stride + 1; entry [c, i, j, y, x, b] = x[c, stride y + i, stride x + j, b]."""
     C, H, W, B = x.shape
-    Ho, Wo = (H - k) // stride + 1, (W - k) // stride + 1
+    Ho, Wo = conv_output(H, k, 0, stride), conv_output(W, k, 0, stride)
     sC, sH, sW, sB = x.strides
     return _strided(array_module(x))(x, (C, k, k, Ho, Wo, B),
                                      (sC, sH, sW, stride * sH, stride * sW, sB))
@@ -167,7 +99,7 @@ def maxpool2d_forward(x, k, stride=None):
     stride = stride or k
     xp = array_module(x)
     C, H, W, B = x.shape
-    Ho, Wo = (H - k) // stride + 1, (W - k) // stride + 1
+    Ho, Wo = conv_output(H, k, 0, stride), conv_output(W, k, 0, stride)
     at = lambda i, j: x[:, i::stride, j::stride][:, :Ho, :Wo]     # (C, H', W', B) views
     out = at(0, 0).copy()                                          # (C, H', W', B)
     where = xp.zeros(out.shape, xp.int8 if k * k < 128 else xp.int32)

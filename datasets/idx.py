@@ -1,22 +1,12 @@
-"""The data sets both twins train on, behind one loader; the batch order of every epoch.
+"""MNIST's and Fashion-MNIST's IDX files: parsed and checked; found in the usual places, or
+downloaded from the data set's mirrors and MD5-checked.
 
-Pure NumPy and the standard library (no torch), so the NumPy twin runs without PyTorch.
-
-    load(name, data_dir, dtype, val_size) -> Dataset, name one of DATASETS:
-        mnist          the four IDX files of MNIST (found, downloaded, MD5-checked here)
-        fashion-mnist  the four IDX files of Zalando's Fashion-MNIST, the same way
-        kaggle         Kaggle's Digit Recognizer train.csv (data_kaggle.py reads it)
-        lines          16x16 images of one horizontal or vertical line (data_lines.py makes them)
-
-    x: (N, H * W) float32 or float64, pixels / 255 in [0, 1], the image's rows one after another
-    y: (N,)       int64 class ids 0..C-1
-
-Where the IDX files are looked for: an explicit `data_dir` (--data-dir) alone, and it must hold
+Where the files are looked for: an explicit `data_dir` (--data-dir) alone, and it must hold
 them; otherwise the data set's environment variable (MNIST_DIR, FASHION_MNIST_DIR), then its
-cache folder beside this file (data/ for MNIST, data/fashion-mnist/). In each folder the plain
-layout (DIR/train-images-idx3-ubyte.gz) and torchvision's (DIR/MNIST/raw/...,
-DIR/FashionMNIST/raw/...) are accepted, gzip-compressed or not. Without an explicit folder,
-missing files are downloaded into the first of the others.
+cache folder (data/ for MNIST, data/fashion-mnist/). In each folder the plain layout
+(DIR/train-images-idx3-ubyte.gz) and torchvision's (DIR/MNIST/raw/..., DIR/FashionMNIST/raw/...)
+are accepted, gzip-compressed or not. Without an explicit folder, missing files are downloaded
+into the first of the others.
 """
 import gzip
 import hashlib
@@ -26,113 +16,15 @@ import sys
 import urllib.error
 import urllib.request
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-CACHE_DIR = Path(__file__).resolve().parent / "data"
+from datasets.base import DataError, check_folder
+from storage.paths import CACHE_DIR
 
-
-class DataError(Exception):
-    """A problem with the data files: the message names the file and what is wrong."""
-
-
-@dataclass(frozen=True)
-class Spec:
-    """What is known of a data set before it is loaded: enough to shape a network for it."""
-    name: str
-    title: str
-    image_shape: tuple       # (H, W)
-    classes: tuple           # class names, index = class id
-    read: Callable = field(repr=False)
-    # read(data_dir, allow_download) -> (train images (N, H, W) uint8, labels (N,),
-    #                                    test images, test labels, folder or None)
-    ink_box: int = 0         # a picture's ink is scaled into this square (picture.py); 0: the
-                             # whole picture is resized to image_shape
-
-    @property
-    def n_inputs(self):
-        return int(np.prod(self.image_shape))
-
-    @property
-    def n_classes(self):
-        return len(self.classes)
-
-
-@dataclass
-class Dataset:
-    x_train: np.ndarray  # (N_train, H * W)
-    y_train: np.ndarray  # (N_train,)
-    x_val: np.ndarray    # (N_val, H * W), N_val = val_size (0 by default)
-    y_val: np.ndarray    # (N_val,)
-    x_test: np.ndarray   # (N_test, H * W): the test set, or the held-out part of Kaggle's
-    y_test: np.ndarray   # (N_test,)
-    folder: Path         # where the files were found (None for a generated set)
-    spec: Spec
-
-    def head(self, n_train, n_test=None):
-        """The first n_train training (and n_test test) images only; views, no copies."""
-        return Dataset(self.x_train[:n_train], self.y_train[:n_train], self.x_val, self.y_val,
-                       self.x_test[:n_test], self.y_test[:n_test], self.folder, self.spec)
-
-    @property
-    def source(self):
-        """Where the images came from, for a run's first line."""
-        return str(self.folder) if self.folder else "generated"
-
-
-# --- the one loader ------------------------------------------------------------------------
-
-def load(name="mnist", data_dir=None, dtype="float32", val_size=0, allow_download=True):
-    """Data set `name` -> Dataset with pixels / 255 as `dtype`.
-
-    val_size > 0 holds out the *last* val_size training images as a validation set, the same
-    ones whatever the seed, so hyperparameters can be chosen without looking at the test set."""
-    spec = DATASETS[name]
-    x_train, y_train, x_test, y_test, folder = spec.read(data_dir, allow_download)
-    for xs, ys, split in ((x_train, y_train, "train"), (x_test, y_test, "test")):
-        if len(xs) != len(ys):
-            raise DataError(f"{folder}: {split} images hold {len(xs)} items "
-                            f"but {split} labels hold {len(ys)}")
-        if ys.size and ys.max() >= spec.n_classes:
-            raise DataError(f"{folder}: {split} labels hold a class id {ys.max()} "
-                            f"> {spec.n_classes - 1}")
-    if not 0 <= val_size < len(x_train):
-        raise DataError(f"val_size {val_size} must be in [0, {len(x_train)})")
-    n = len(x_train) - val_size
-    return Dataset(to_float(x_train[:n], dtype), y_train[:n].astype(np.int64),
-                   to_float(x_train[n:], dtype), y_train[n:].astype(np.int64),
-                   to_float(x_test, dtype), y_test.astype(np.int64), folder, spec)
-
-
-def load_mnist(data_dir=None, dtype="float32", val_size=0, allow_download=True):
-    return load("mnist", data_dir, dtype, val_size, allow_download)
-
-
-def to_float(images, dtype="float32"):
-    """uint8 (N, H, W) -> (N, H * W) pixels / 255."""
-    x = images.reshape(len(images), int(np.prod(images.shape[1:]))).astype(dtype)
-    x /= 255
-    return x
-
-
-def check_folder(data_dir):
-    """DataError unless an explicit --data-dir (None: not given) is a folder."""
-    if data_dir is not None and not Path(data_dir).is_dir():
-        raise DataError(f"--data-dir {data_dir} is not a folder")
-
-
-def batch_order(n, batch_size, seed, epoch):
-    """The minibatches of one epoch: a list of index arrays, (batch_size,) each, the last
-    possibly shorter. A pure function of (n, batch_size, seed, epoch), so both twins, in any
-    process, see the same batches in the same order."""
-    perm = np.random.default_rng([seed, epoch]).permutation(n)
-    return [perm[i:i + batch_size] for i in range(0, n, batch_size)]
-
-
-# --- IDX files: parsing --------------------------------------------------------------------
+# --- parsing ---------------------------------------------------------------------------------
 
 # name -> (IDX magic number, item shape): the same four names for MNIST and Fashion-MNIST
 FILES = {
@@ -174,7 +66,7 @@ def parse_idx(raw, magic, item_shape, name="IDX data"):
     return np.frombuffer(raw, np.uint8, offset=header).reshape(count, *item_shape)
 
 
-# --- IDX files: finding and downloading ----------------------------------------------------
+# --- finding and downloading -----------------------------------------------------------------
 
 @dataclass(frozen=True)
 class IdxSource:
@@ -336,26 +228,3 @@ def read_fashion_mnist(data_dir, allow_download):
     return read_idx_set(FASHION_MNIST, data_dir, allow_download)
 
 
-# --- the other sources, imported when asked for (pandas is slow to import) -----------------
-
-def read_kaggle(data_dir, allow_download):
-    import data_kaggle
-    return data_kaggle.read_labelled(data_dir)
-
-
-def read_lines(data_dir, allow_download):
-    if data_dir is not None:
-        raise DataError("--dataset lines is generated from its seed; it takes no --data-dir")
-    import data_lines
-    return data_lines.generate()
-
-
-DIGITS = tuple(str(d) for d in range(10))
-DATASETS = {spec.name: spec for spec in (
-    Spec("mnist", "MNIST", (28, 28), DIGITS, read_mnist, ink_box=20),
-    Spec("fashion-mnist", "Fashion-MNIST", (28, 28),
-         ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
-          "Bag", "Ankle boot"), read_fashion_mnist, ink_box=28),    # items fill the field
-    Spec("kaggle", "Kaggle Digit Recognizer", (28, 28), DIGITS, read_kaggle, ink_box=20),
-    Spec("lines", "lines", (16, 16), ("horizontal", "vertical"), read_lines),
-)}

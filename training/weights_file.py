@@ -1,109 +1,20 @@
-"""Files the entry points write and read: atomically, and checked on the way in.
+"""The weights file both twins write and read, which is also a checkpoint to resume from.
 
-Every file is written to a temporary file in the same folder and renamed over the target, so
-a crash or Ctrl-C at any moment leaves the old file or the new one, never half of one.
 Weights are one .npz format for both twins: the arrays W1, b1, ..., WL, bL of the weights
 contract (W_i as (n_out, n_in)), a CNN's kernels C1, c1, ..., Cn, cn before them, plus
 `config`, the JSON of the Config that produced them (its `dataset` says which data set's inputs
-and classes the weights take and give; a CNN's, its padding, stride and pooling).
+and classes the weights take and give; a CNN's, its padding, stride and pooling). The layout of
+a checkpoint is in docs/weights.md. Every file is written atomically (storage/atomic.py).
 """
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-import data
-
-
-# A temporary file is created readable by its owner alone; the renamed result gets the mode an
-# ordinary open() would have given it.
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
-
-
-ROOT = Path(__file__).resolve().parent
-
-
-def results_folder(dataset, base=None):
-    """Where compare.py and tune.py write a data set's tables and pictures: MNIST's in
-    learning_curves/ (or `base`), every other data set's in a folder of its own inside it."""
-    base = Path(base) if base else ROOT / "learning_curves"
-    return base if dataset == "mnist" else base / dataset
-
-
-class FileError(Exception):
-    """A file that cannot be read or written, or does not hold what it should."""
-
-
-def atomic_write(path, write):
-    """Call write(f) on a temporary binary file beside `path`, then rename it to `path`.
-
-    The temporary file is hidden and named after the target and the writing process
-    (.NAME.PID.XXXXXXXX.tmp); a process killed mid-write (kill -9, a power cut) leaves it
-    behind, and the next write of the same target removes it."""
-    path = Path(path)
-    remove_leftovers(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.{os.getpid()}.",
-                                   suffix=".tmp")
-    except OSError as e:
-        raise FileError(f"cannot write {path}: {e.strerror}")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
-def remove_leftovers(path):
-    """Delete the temporary files of earlier writes of `path` whose process is gone."""
-    for leftover in Path(path).parent.glob(f".{glob_escape(Path(path).name)}.*.tmp"):
-        pid = leftover.name[len(Path(path).name) + 2:].split(".")[0]
-        if pid.isdigit() and pid_alive(int(pid)):
-            continue                                   # being written right now
-        try:
-            leftover.unlink()
-        except OSError:
-            pass
-
-
-def glob_escape(name):
-    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
-
-
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:                                    # alive, another user's
-        return True
-    return True
-
-
-def write_text(path, text):
-    atomic_write(path, lambda f: f.write(text.encode()))
-
-
-def write_json(path, obj):
-    write_text(path, json.dumps(obj, indent=1) + "\n")
-
-
-def check_writable(path):
-    """FileError now, before hours of training, if `path` could not be written later."""
-    folder = Path(path).parent
-    if not folder.is_dir():
-        raise FileError(f"cannot write {path}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise FileError(f"cannot write {path}: folder {folder} is not writable")
+from datasets.catalog import DATASETS
+from nets.shapes import Arch, count_layers
+from storage.atomic import FileError, atomic_write
 
 
 # A checkpoint's arrays, "<kind>.<weight name>" beside the weights: the trained weights where the
@@ -113,7 +24,7 @@ STATE_KINDS = ("trained", "exp_avg", "exp_avg_sq", "momentum_buffer")
 
 def save_weights(path, params, config=None, checkpoint=None):
     """params {"W1": (h1, n_inputs), ...} (+ the config dict) -> .npz at `path`, atomically.
-    With a checkpoint (train.new_checkpoint), the file also resumes the run (load_checkpoint)."""
+    With a checkpoint (training.loop.Run.checkpoint), the file also resumes the run (load_checkpoint)."""
     arrays = dict(params)
     if checkpoint:
         if checkpoint["average"] is not None:            # params is the average
@@ -132,7 +43,7 @@ def save_weights(path, params, config=None, checkpoint=None):
 
 
 def load_checkpoint(path):
-    """A weights file saved with a checkpoint -> (checkpoint as train.new_checkpoint makes it,
+    """A weights file saved with a checkpoint -> (checkpoint as training.loop.Run.checkpoint makes it,
     config dict). FileError if the file holds weights alone."""
     params, config, state = _read_weights(path)
     if "checkpoint" not in state:
@@ -182,8 +93,7 @@ def _read_weights(path):
         state = {k: arrays.pop(k) for k in list(arrays) if "." in k or k == "checkpoint"}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
         raise FileError(f"{path} is not a readable .npz weights file ({e})")
-    n_convs = sum(1 for k in arrays if k.startswith("C"))
-    n_layers = sum(1 for k in arrays if k.startswith("W"))
+    n_convs, n_layers = count_layers(arrays)
     if n_layers == 0:
         raise FileError(f"{path} holds no weights (keys W1, b1, ... expected)")
     expected = {f"{p}{i}" for i in range(1, n_convs + 1) for p in "Cc"} | \
@@ -199,7 +109,7 @@ def _read_weights(path):
             raise FileError(f"{path}: {name} is not floating point")
         if not np.all(np.isfinite(a)):
             raise FileError(f"{path}: {name} holds NaN or inf")
-    spec = data.DATASETS.get(config.get("dataset", "mnist"))    # older files: MNIST's
+    spec = DATASETS.get(config.get("dataset", "mnist"))         # older files: MNIST's
     n_in = spec.n_inputs if spec else arrays["W1"].shape[-1]
     if n_convs:
         n_in = check_convolutions(path, arrays, config, n_convs)
@@ -225,12 +135,13 @@ def check_convolutions(path, arrays, config, n_convs):
             raise FileError(f"{path}: C{j} has shape {C.shape} and c{j} {c.shape}; expected "
                             f"(n, {c_in}, {k}, {k}) and (n,)")
         c_in = C.shape[0]
-    import models
-    from config import Config
+    channels = tuple(arrays[f"C{j}"].shape[0] for j in range(1, n_convs + 1))
     try:
-        cfg = Config(**{key: config[key] for key in ("dataset", "padding", "stride", "pool")},
-                     channels=tuple(arrays[f"C{j}"].shape[0] for j in range(1, n_convs + 1)))
-        shapes = models.arch(cfg).feature_shapes(cfg.channels, k)
+        padding, stride = (tuple(config[key]) for key in ("padding", "stride"))
+        arch = Arch(DATASETS[config["dataset"]].image_shape,
+                    padding * n_convs if len(padding) == 1 else padding,
+                    stride * n_convs if len(stride) == 1 else stride, config["pool"])
+        shapes = arch.feature_shapes(channels, k)
     except (KeyError, TypeError, ValueError) as e:
         raise FileError(f"{path}: a CNN's config must record its data set, padding, stride and "
                         f"pool, which fit its kernels ({e})")
@@ -241,8 +152,8 @@ def check_fits(path, params, config, spec):
     """FileError if the weights cannot take spec's images or give its classes; a warning
     (returned, one line, or None) if they fit but were trained on another data set."""
     trained_on = config.get("dataset", "mnist")        # files from before data sets were named
-    n_layers = sum(1 for k in params if k.startswith("W"))
-    n_in = data.DATASETS[trained_on].n_inputs if "C1" in params else params["W1"].shape[1]
+    _, n_layers = count_layers(params)
+    n_in = DATASETS[trained_on].n_inputs if "C1" in params else params["W1"].shape[1]
     n_out = params[f"W{n_layers}"].shape[0]
     if (n_in, n_out) != (spec.n_inputs, spec.n_classes):
         raise FileError(f"{path} takes {n_in} inputs and gives {n_out} classes (trained on "
@@ -252,17 +163,3 @@ def check_fits(path, params, config, spec):
         return (f"warning: {path} was trained on {trained_on}, not {spec.name}; its shapes fit, "
                 f"so it runs, but its predictions mean {trained_on}'s classes")
     return None
-
-
-def replace_between(path, start, end, section):
-    """Replace the lines from marker `start` to marker `end` (both included) with `section`,
-    atomically; nothing outside them changes. True if the file changed."""
-    path = Path(path)
-    text = path.read_text()
-    if text.count(start) != 1 or text.count(end) != 1 or text.index(start) > text.index(end):
-        raise FileError(f"{path} must hold one {start} line followed by one {end} line")
-    before, rest = text.split(start)
-    new = before + section + rest.split(end, 1)[1]
-    if new != text:
-        write_text(path, new)
-    return new != text

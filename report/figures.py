@@ -3,7 +3,7 @@ and what the trained twins get wrong (confusion matrices, the misclassified test
 what their first layer learnt. Each is written atomically as a PNG."""
 import numpy as np
 
-import files
+from storage.atomic import atomic_write
 
 
 def pyplot():
@@ -61,7 +61,7 @@ def plot_parity(parity, out):
 
 def save_figure(fig, path):
     plt = pyplot()
-    files.atomic_write(path, lambda f: fig.savefig(f, format="png"))
+    atomic_write(path, lambda f: fig.savefig(f, format="png"))
     plt.close(fig)
 
 
@@ -72,7 +72,7 @@ TWIN_NAMES = {"numpy": "NumPy", "torch": "PyTorch"}
 
 def plot_explanations(histories, x_test, y_test, spec, out, title):
     """confusion.png, errors.png and first_layer.png from the histories of one run of both
-    twins (each holding its test_predictions and first_layer, see compare.run_lockstep)."""
+    twins (each holding its test_predictions and first_layer, see training.lockstep)."""
     predictions = {h["twin"]: np.asarray(h["test_predictions"]) for h in histories}
     plot_confusion(predictions, y_test, spec, out / "confusion.png", title)
     plot_errors(predictions, x_test, y_test, spec, out / "errors.png", title)

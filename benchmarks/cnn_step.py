@@ -1,0 +1,201 @@
+"""One training step of both CNN twins (the default CNN) over batch sizes, against the ceiling
+of its matrix products (im2col's, and the fully connected layers'); and, at the default batch
+size, where the NumPy step's time goes, hand-written layer by layer. Writes bench-cnn.csv,
+bench-cnn-layers.csv and the README between its bench-cnn markers (`python bench.py --model
+cnn`)."""
+import time
+
+import numpy as np
+import pandas as pd
+
+import mlp_np
+from benchmarks.timing import median_seconds, sync_for, twin_steps, with_rates
+from datasets.catalog import DATASETS
+from nets import cnn_np
+from report.machine import machine_line
+from storage.atomic import replace_between, write_text
+from training import models
+from training.config import Config
+from twins import load_twin
+
+CNN_START, CNN_END = "<!-- bench-cnn:start -->", "<!-- bench-cnn:end -->"
+
+
+def cnn_products(cfg, batch):
+    """[(m, k, n)] of the NumPy CNN step's matrix products at `batch`: per convolution, the
+    forward (C_out, C_in k^2) @ (C_in k^2, H' W' B), the kernel gradient, and (but for the first)
+    the columns' gradient; per fully connected layer, forward, weight and input gradients."""
+    products, c_in = [], 1
+    for j, ((c_out, H, W), pooled) in enumerate(models.arch(cfg).conv_shapes(cfg.channels,
+                                                                              cfg.kernel)):
+        n, depth = H * W * batch, c_in * cfg.kernel ** 2
+        products += [(c_out, depth, n), (depth, n, c_out)] + ([(depth, c_out, n)] if j else [])
+        c_in, flat = c_out, int(np.prod(pooled))
+    sizes = (flat, *cfg.hidden, DATASETS[cfg.dataset].n_classes)
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        products += [(n_out, n_in, batch), (n_out, batch, n_in), (n_in, n_out, batch)]
+    return products
+
+
+def products_alone(lib, products, dtype, to=lambda a: a):
+    """fn() computing the products [(m, k, n)] on random float32 arrays in `lib`."""
+    rng = np.random.default_rng(0)
+    pairs = [(to(rng.random((m, k), dtype=dtype)), to(rng.random((k, n), dtype=dtype)))
+             for m, k, n in products]
+    def run():
+        for a, b in pairs:
+            a @ b
+    return run
+
+
+def cnn_point(cfg, batch, args, twins):
+    params = models.init_params(cfg, 0, "float32")
+    rng = np.random.default_rng(0)
+    x = rng.random((batch, int(np.prod(models.arch(cfg).image))), dtype=np.float32)
+    y = rng.integers(0, 10, batch)
+    steps = twin_steps(twins, lambda twin: models.build(twin, cfg, params), x, y,
+                       args.optimizer)
+    import torch
+    products = cnn_products(cfg, batch)
+    steps["ceiling_numpy"] = products_alone(np, products, np.float32)
+    steps["ceiling_torch"] = products_alone(
+        torch, products, np.float32, lambda a: torch.from_numpy(a).to(args.device))
+    # Blocks of 10 steps, as in training: a step right after the other twin's starts with
+    # caches full of the other's 20-40 MB of arrays, which flatters neither (torch's 16 ms
+    # step took 24 ms in blocks of 5).
+    seconds = median_seconds(steps, sync_for(args.device), args.repeats, block=10)
+    row = dict(batch=batch, gflop=sum(2 * m * k * n for m, k, n in products) / 1e9)
+    return with_rates(row, seconds)
+
+
+# The hand-written layers a CNN step calls, and the modules whose names it calls them by: the
+# convolutions' in nets/cnn_np.py, the fully connected head's in mlp_np.py.
+LAYER_FUNCTIONS = {cnn_np: ("conv2d_forward", "maxpool2d_forward", "relu_forward",
+                            "flatten_forward", "flatten_backward", "relu_backward",
+                            "maxpool2d_backward", "conv2d_backward"),
+                   mlp_np: ("linear_forward", "relu_forward", "linear_backward", "relu_backward")}
+
+
+def layer_times(cfg, batch, repeats):
+    """Where the NumPy CNN's step goes: [{layer, ms}] median per call of each hand-written layer
+    the step calls, in the order it calls them, and the rest of the step (the loss, Adam)."""
+    twin = load_twin("numpy")
+    model = models.build(twin, cfg, models.init_params(cfg, 0, "float32"))
+    rng = np.random.default_rng(0)
+    x = rng.random((batch, int(np.prod(model.arch.image))), dtype=np.float32)
+    y = rng.integers(0, 10, batch)
+    opt = twin.optimizer(model, "adam", 1e-4)
+    calls = []                               # (function name, seconds) in the order of calls
+    originals = [(module, name, getattr(module, name))
+                 for module, names in LAYER_FUNCTIONS.items() for name in names]
+    def timed(name, fn):
+        def call(*a, **kw):
+            start = time.perf_counter()
+            out = fn(*a, **kw)
+            calls.append((name, time.perf_counter() - start))
+            return out
+        return call
+    steps = []
+    try:
+        for module, name, fn in originals:
+            setattr(module, name, timed(name, fn))
+        for i in range(repeats + 5):
+            calls.clear()
+            start = time.perf_counter()
+            twin.train_step(model, x, y, opt)
+            if i >= 5:                       # after warm-up
+                steps.append((time.perf_counter() - start, list(calls)))
+    finally:
+        for module, name, fn in originals:
+            setattr(module, name, fn)
+    return layer_rows(steps)
+
+
+def layer_rows(steps):
+    """[(step seconds, [(function, seconds)])] -> (a row per call: its median ms, numbered per
+    function from the input, and the rest of the step; the median step in ms)."""
+    counts, rows = {}, []
+    for k, (name, _) in enumerate(steps[0][1]):
+        counts[name] = counts.get(name, 0) + 1
+        rows.append(dict(function=name, call=counts[name],
+                         ms=1e3 * float(np.median([s[1][k][1] for s in steps]))))
+    for r in rows:                           # backward calls numbered from the input too
+        if "backward" in r["function"]:
+            r["call"] = counts[r["function"]] + 1 - r["call"]
+    step_ms = 1e3 * float(np.median([s[0] for s in steps]))
+    rows.append(dict(function="the rest: loss, Adam, Python", call=0,
+                     ms=step_ms - sum(r["ms"] for r in rows)))
+    return pd.DataFrame(rows), step_ms
+
+
+def run(args, twins):
+    """The default CNN over the batch sizes: bench-cnn.csv, bench-cnn-layers.csv, the README's
+    bench-cnn section."""
+    cfg = Config.for_run("mnist", "cnn")
+    rows = []
+    for batch in args.batches:
+        rows.append(cnn_point(cfg, batch, args, twins))
+        print(f"batch {batch:>5}: NumPy {rows[-1]['numpy_ms']:7.2f} ms  PyTorch "
+              f"{rows[-1]['torch_ms']:7.2f} ms  ratio {rows[-1]['numpy_over_torch']:.2f}  "
+              f"matmul share {rows[-1]['numpy_share_of_ceiling']:.0%}", flush=True)
+    results = pd.DataFrame(rows)
+    layers, step_ms = layer_times(cfg, cfg.batch_size, args.repeats)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_text(args.out / "bench-cnn.csv", results.to_csv(index=False))
+    write_text(args.out / "bench-cnn-layers.csv", layers.to_csv(index=False))
+    section = cnn_section(results, layers, step_ms, cfg,
+                          machine_line(args.device, args.threads), args)
+    if not args.no_readme:
+        replace_between(args.readme, CNN_START, CNN_END, section)
+    print(f"median NumPy / PyTorch {results.numpy_over_torch.median():.2f}; "
+          f"wrote bench-cnn.csv and bench-cnn-layers.csv in {args.out}")
+    return 0
+
+
+def layer_group(function, call):
+    """The row of the README's breakdown a hand-written layer's call is counted in."""
+    if call == 0:
+        return function
+    kind, direction = function.rsplit("_", 1)
+    if kind == "conv2d":
+        return f"convolution {call} {direction}"
+    if kind == "maxpool2d":
+        return f"max-pools {direction}"
+    return "ReLU, flatten, fully connected layers"
+
+
+def cnn_section(results, layers, step_ms, cfg, machine, args):
+    r = results
+    table = pd.DataFrame({
+        "batch": r.batch,
+        "NumPy ms": r.numpy_ms.map("{:.2f}".format), "PyTorch ms": r.torch_ms.map("{:.2f}".format),
+        "NumPy / PyTorch": r.numpy_over_torch.map("{:.2f}".format),
+        "NumPy GFLOP/s": r.numpy_gflops.map("{:.1f}".format),
+        "PyTorch GFLOP/s": r.torch_gflops.map("{:.1f}".format),
+        "NumPy's matmuls alone ms": r.ceiling_numpy_ms.map("{:.2f}".format),
+        "matmul share of the NumPy step": r.numpy_share_of_ceiling.map("{:.0%}".format)})
+    ratio = r.numpy_over_torch.median()
+    grouped = layers.assign(part=[layer_group(f, c) for f, c in
+                                  zip(layers.function, layers.call)])
+    grouped = grouped.groupby("part", sort=False).ms.sum()
+    by_layer = pd.DataFrame({"part of the step": grouped.index,
+                             "ms": grouped.map("{:.2f}".format),
+                             "share": (grouped / step_ms).map("{:.0%}".format)})
+    return "\n".join([
+        CNN_START,
+        f"Produced by `python bench.py --model cnn` ({models.describe(cfg)}, {args.optimizer}, "
+        f"float32, {args.device}; medians of {args.repeats} timed steps after warm-up, taking "
+        f"turns in blocks of 10) on: {machine}. GFLOP/s counts the NumPy step's matrix products "
+        f"(the convolutions as im2col products). Median NumPy / PyTorch step-time ratio over "
+        f"the grid: **{ratio:.2f}** (target ≤ 1.5: **{'met' if ratio <= 1.5 else 'missed'}**).",
+        "",
+        table.to_markdown(index=False),
+        "",
+        f"Where the NumPy step goes at batch {cfg.batch_size} ({step_ms:.1f} ms in all; "
+        f"medians of each hand-written layer's call as the step makes it, convolutions numbered from the "
+        f"input; every call in `bench-cnn-layers.csv`):",
+        "",
+        by_layer.to_markdown(index=False),
+        CNN_END])
+
+

@@ -1,0 +1,54 @@
+"""The README's table of every model x twin (compare.py --models), from models.csv alone."""
+import pandas as pd
+
+from report.results_tables import by_seed, verdict
+from training.defaults import CNN_TARGETS
+
+MODELS_START, MODELS_END = "<!-- models:start -->", "<!-- models:end -->"
+
+
+def models_section(table, machine, images):
+    """The markdown between the README's models markers."""
+    rows = []
+    for name, r in table.groupby("name", sort=False):
+        _, ratio, _ = by_seed(r)
+        for twin in ("numpy", "torch"):
+            t = r[r.implementation == twin]
+            first = t.iloc[0]
+            rows.append({"model": name, "twin": twin, "parameters": f"{first.parameters:,}",
+                         "test acc (%), lowest": f"{100 * t.test_acc.min():.2f}",
+                         "train s, longest": f"{t.train_seconds.max():.1f}",
+                         "epochs": str(first.epochs), "learning rate": f"{first.lr:g}",
+                         "optimizer": first.optimizer, "device": first.device,
+                         "NumPy / PyTorch time": f"{ratio.median():.2f}"})
+    cnn = table[table.name == "CNN"]
+    seeds = ", ".join(map(str, sorted(table.seed.unique())))
+    return "\n".join([
+        MODELS_START,
+        f"Produced by `python compare.py --models` (seeds {seeds}; each model with its "
+        f"defaults, both twins from the same weights on the same batches) on: {machine}.",
+        "", pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True),
+        *(cnn_targets(cnn, images) if len(cnn) else []),
+        MODELS_END])
+
+
+def cnn_targets(cnn, images):
+    """The CNN's targets (defaults.CNN_TARGETS) against its rows, and its pictures."""
+    t = CNN_TARGETS
+    _, ratio, gap = by_seed(cnn)
+    gap = gap.max()
+    return [
+        "", "The CNN against the targets of the convolutional-twin issue:", "",
+        "| target | measured | |", "| --- | --- | --- |",
+        f"| test accuracy ≥ {100 * t['accuracy']:.2f}%, both twins, lowest of the seeds | "
+        f"{100 * cnn.test_acc.min():.2f}% | {verdict(cnn.test_acc.min() >= t['accuracy'])} |",
+        f"| twins within {t['gap']:.2f} points | {gap:.2f} points | "
+        f"{verdict(gap <= t['gap'] + 1e-9)} |",
+        f"| training < {t['seconds'] // 60} minutes per twin | {cnn.train_seconds.max():.0f} s | "
+        f"{verdict(cnn.train_seconds.max() < t['seconds'])} |",
+        f"| NumPy / PyTorch training time (median; the ≤ 1.5 target is on the step, "
+        f"`bench.py --model cnn`, under *Speed*) | {ratio.median():.2f} | |",
+        "", f"![cnn accuracy]({images}/cnn/accuracy.png) ![cnn loss]({images}/cnn/loss.png)",
+        "", f"![cnn confusion]({images}/cnn/confusion.png)",
+        f"![cnn errors]({images}/cnn/errors.png)",
+        f"![cnn filters]({images}/cnn/first_layer.png)"]

@@ -1,0 +1,160 @@
+"""The README's results section (MNIST's MLP, both twins, every seed) and its table of every
+data set, written from the results tables alone, with no dates: the same results give the same
+README."""
+import numpy as np
+import pandas as pd
+
+from datasets.catalog import DATASETS
+from storage.atomic import FileError
+from storage.paths import results_folder
+from training.defaults import MNIST_TARGETS, TARGETS
+
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+DATASETS_START, DATASETS_END = "<!-- datasets:start -->", "<!-- datasets:end -->"
+
+
+def verdict(ok):
+    return "**met**" if ok else "**missed**"
+
+
+def by_seed(results):
+    """results pivoted by seed, and per seed the NumPy / PyTorch time ratio and the twins'
+    accuracy gap in points."""
+    pivot = results.pivot(index="seed", columns="implementation")
+    ratio = pivot.train_seconds.numpy / pivot.train_seconds.torch
+    gap = 100 * (pivot.test_acc.numpy - pivot.test_acc.torch).abs()
+    return pivot, ratio, gap
+
+
+def results_section(results, parity, cfg, machine, images):
+    """The markdown between the README's results markers."""
+    pivot, ratio, gap = by_seed(results)
+    f64 = parity[parity.dtype == "float64"]
+    return "\n".join([
+        START,
+        f"Produced by `python compare.py` ({cfg.epochs} epochs, MLP "
+        f"{'-'.join(map(str, cfg.sizes()))}, {cfg.optimizer} lr {cfg.lr:g} {cfg.schedule}, "
+        f"batch {cfg.batch_size}, weight decay {cfg.weight_decay:g}, label smoothing "
+        f"{cfg.label_smoothing:g}, weight average decay {cfg.ema:g}, {cfg.dtype}) on: {machine}.",
+        "",
+        results_frame(results).to_markdown(index=False),
+        "",
+        f"- Test accuracy, lowest over seeds {', '.join(map(str, pivot.index))}: NumPy "
+        f"{100 * pivot.test_acc.numpy.min():.2f}%, PyTorch {100 * pivot.test_acc.torch.min():.2f}%; "
+        f"largest gap between the twins {gap.max():.2f} percentage points.",
+        f"- Training time NumPy / PyTorch: median ratio {ratio.median():.2f} "
+        f"(per seed: {', '.join(f'{x:.2f}' for x in ratio)}). Training time excludes the "
+        f"per-epoch evaluation; seconds to 98% count training time up to the first epoch whose "
+        f"test accuracy reached 98.0%.",
+        f"- Float64 parity run ({f64.step.max() + 1} steps, same config): largest per-step loss "
+        f"difference {f64.abs_diff.max():.1e}.",
+        "",
+        *targets_table(results, ratio, gap),
+        "",
+        " ".join(f"![{name}]({images}/{name}.png)" for name in ("accuracy", "loss")),
+        f"![parity]({images}/parity.png)",
+        "",
+        "What the twins of the first seed get wrong, and what their first layer learnt:",
+        "",
+        f"![confusion]({images}/confusion.png)",
+        f"![errors]({images}/errors.png)",
+        f"![first layer]({images}/first_layer.png)",
+        END,
+    ])
+
+
+def results_frame(r):
+    """The results table as shown: one row per seed and twin."""
+    return pd.DataFrame({
+        "seed": r.seed, "twin": r.implementation, "device": r.device, "dtype": r.dtype,
+        "test acc (%)": (100 * r.test_acc).map("{:.2f}".format),
+        "test loss": r.test_loss.map("{:.4f}".format),
+        "train s": r.train_seconds.map("{:.1f}".format),
+        "s / epoch": r.seconds_per_epoch.map("{:.2f}".format),
+        "images / s": r.images_per_second.map("{:,.0f}".format),
+        "s to 98%": r.seconds_to_98.map(lambda s: "never" if np.isnan(s) else f"{s:.1f}"),
+        "peak MiB": r.peak_memory_mb.map("{:.0f}".format),
+        "max step loss diff": r.max_step_loss_diff.map("{:.1e}".format)})
+
+
+def targets_table(r, ratio, gap):
+    """The MNIST MLP's targets (defaults.MNIST_TARGETS) against the results, as table lines."""
+    t, lowest = MNIST_TARGETS, r.test_acc.min()
+    return [
+        "Against the targets of the accuracy-and-speed issue (lowest over seeds and twins):",
+        "",
+        "| target | measured | |",
+        "| --- | --- | --- |",
+        f"| test accuracy ≥ {100 * t['accuracy']:.2f}% | {100 * lowest:.2f}% | "
+        f"{verdict(lowest >= t['accuracy'])} |",
+        f"| twins within {t['gap']:.2f} points | {gap.max():.2f} points | "
+        f"{verdict(gap.max() <= t['gap'])} |",
+        f"| NumPy / PyTorch time ≤ {t['time_ratio']:.2f} (median) | {ratio.median():.2f} | "
+        f"{verdict(ratio.median() <= t['time_ratio'])} |",
+        f"| training < {t['seconds']} s per twin | {r.train_seconds.max():.1f} s | "
+        f"{verdict(r.train_seconds.max() < t['seconds'])} |",
+        f"| {100 * t['reach']:.1f}% reached in < {t['seconds_to_reach']} s | "
+        f"{r.seconds_to_98.max():.1f} s | {verdict(r.seconds_to_98.max() < t['seconds_to_reach'])} |",
+    ]
+
+
+def all_results(base):
+    """Every data set's results.csv under `base` (see storage.paths.results_folder), in
+    DATASETS' order, as one table with a `dataset` column."""
+    tables = []
+    for name in DATASETS:
+        path = results_folder(name, base) / "results.csv"
+        if path.is_file():
+            table = pd.read_csv(path)
+            tables.append(table.assign(dataset=table.get("dataset", name)))  # older: MNIST's
+    if not tables:
+        raise FileError(f"no results.csv under {base} to build the data sets table from")
+    return pd.concat(tables, ignore_index=True)
+
+
+def datasets_section(results, machine):
+    """The README table of every data set x twin, from the data sets' results tables alone."""
+    rows, verdicts = [], []
+    seeds = sorted(results.seed.unique())
+    for name, r in results.groupby("dataset", sort=False):
+        _, ratio, gap = by_seed(r)
+        gap, ratio = gap.max(), ratio.median()
+        spec, first = DATASETS[name], r.iloc[0]
+        for twin in ("numpy", "torch"):
+            t = r[r.implementation == twin]
+            rows.append({"data set": name, "twin": twin, "device": t.device.iloc[0],
+                         "MLP": "-".join(str(n) for n in (spec.n_inputs, first.hidden,
+                                                          spec.n_classes) if str(n) != "0"),
+                         "seeds": len(t), "test acc (%), lowest": f"{100 * t.test_acc.min():.2f}",
+                         "largest twin gap (points)": f"{gap:.2f}",
+                         "train s, longest": f"{t.train_seconds.max():.1f}",
+                         "NumPy / PyTorch time": f"{ratio:.2f}"})
+        verdicts.append(target_line(name, r, gap))
+    return "\n".join([
+        DATASETS_START,
+        f"Produced by `python compare.py --dataset NAME` for each data set (its own defaults: "
+        f"see docs/defaults.md), seeds {', '.join(map(str, seeds))}; "
+        f"this table is rebuilt from every data set's `results.csv` after each run. Kaggle's "
+        f"test accuracy is on the held-out last 10% of train.csv. Machine: {machine}.",
+        "",
+        pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True),
+        "",
+        *verdicts,
+        DATASETS_END])
+
+
+def target_line(name, r, gap):
+    """One line: the data set's targets (defaults.TARGETS) against what its results show."""
+    target = TARGETS.get(name, {})
+    parts = []
+    if "accuracy" in target:
+        parts.append((f"test accuracy ≥ {100 * target['accuracy']:.2f}%",
+                      f"{100 * r.test_acc.min():.2f}%", r.test_acc.min() >= target["accuracy"]))
+    if "gap" in target:
+        parts.append((f"twins within {target['gap']:.2f} points", f"{gap:.2f}",
+                      gap <= target["gap"] + 1e-9))
+    if "seconds" in target:
+        parts.append((f"training < {target['seconds']} s per twin",
+                      f"{r.train_seconds.max():.1f} s", r.train_seconds.max() < target["seconds"]))
+    said = "; ".join(f"{what}: {got}, **{'met' if ok else 'missed'}**" for what, got, ok in parts)
+    return f"- {name}: {said}." if parts else f"- {name}: no target set."

@@ -1,0 +1,31 @@
+"""docs/defaults.md's tuning sections: tune.py's candidates and the one the rule chose."""
+from training.tuning import chosen, close_to_best, standard_error
+
+
+def markers(dataset, model="mlp"):
+    name = "tuning" + ("" if dataset == "mnist" else f"-{dataset}") + \
+        ("" if model == "mlp" else f"-{model}")
+    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+
+
+def tuning_section(table, dataset="mnist", val_size=5000, reach=0.98, model="mlp"):
+    best = chosen(table, val_size)
+    acc = table.final_val_acc
+    top = acc.max()
+    shown = table.assign(final_val_acc=(100 * acc).map("{:.2f}".format),
+                         best_val_acc=(100 * table.best_val_acc).map("{:.2f}".format))
+    start, end = markers(dataset, model)
+    rule = "the lowest validation loss" if top == 1.0 else f"the first to reach {100 * reach:g}%"
+    return "\n".join([
+        start, shown.to_markdown(index=False), "",
+        f"Final validation accuracy ranges over {100 * acc.min():.2f}–{100 * top:.2f}% "
+        f"across the {len(table)} candidates; one standard error of an accuracy measured on "
+        f"{val_size:,} images is {100 * standard_error(top, val_size):.2f} points, so "
+        f"{len(close_to_best(table, val_size))} candidates are within it of the best. "
+        f"Chosen (of those, {rule}): candidate {best.candidate}, "
+        + (f"channels {best.channels} ({best.kernel}x{best.kernel}), " if "channels" in best
+           else "") + f"hidden "
+        f"{best.hidden}, {best.optimizer} lr {best.lr:g}, batch {best.batch_size}, "
+        f"{best.epochs} epochs, weight decay {best.weight_decay:g}, label smoothing "
+        f"{best.label_smoothing:g}, weight average decay {best.ema:g}.",
+        end])

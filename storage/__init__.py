@@ -1,0 +1,1 @@
+"""Where the project's files live, and how every file is written: atomically."""

@@ -1,0 +1,15 @@
+"""The project's folders, named once."""
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]     # the repository: README.md, the commands
+CACHE_DIR = ROOT / "data"                      # downloaded data sets (git ignores it)
+LEARNING_CURVES = ROOT / "learning_curves"     # results tables, curves, benchmarks
+README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+
+
+def results_folder(dataset, base=None):
+    """Where compare.py and tune.py write a data set's tables and pictures: MNIST's in
+    learning_curves/ (or `base`), every other data set's in a folder of its own inside it."""
+    base = Path(base) if base else LEARNING_CURVES
+    return base if dataset == "mnist" else base / dataset

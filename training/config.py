@@ -1,0 +1,167 @@
+"""The hyperparameters both twins share, and the command line built from them.
+
+Every field of `Config` becomes a flag (`batch_size` -> `--batch-size`) with the field's help and
+the bound its value must keep, so main_np.py, main_torch.py and compare.py take the same flags
+and refuse the same values. A model on a data set may have defaults of its own
+(defaults.DEFAULTS, chosen on the data set's validation split): a flag left out takes that
+default where there is one, else the field's. Run options that are not hyperparameters (files,
+device) are added by the commands.
+"""
+import argparse
+import math
+from dataclasses import asdict, dataclass, field, fields
+
+from datasets.catalog import DATASETS
+from training.defaults import DEFAULTS, defaults
+
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+SCHEDULES = ("constant", "cosine")
+DTYPES = ("float32", "float64")
+MODELS = ("mlp", "cnn")
+LOSSES = ("ce", "mse")
+
+
+# --- bounds: (holds(value), what the value must be); False for NaN, as every comparison is ----
+AT_LEAST_1 = (lambda v: v >= 1, "at least 1")
+NOT_NEGATIVE = (lambda v: v >= 0, ">= 0")
+POSITIVE_FINITE = (lambda v: math.isfinite(v) and v > 0, "a finite number > 0")
+NOT_NEGATIVE_FINITE = (lambda v: math.isfinite(v) and v >= 0, "a finite number >= 0")
+BELOW_1 = (lambda v: v < 1, "below 1")
+FRACTION = (lambda v: 0 <= v < 1, "in [0, 1)")
+WIDTHS = (lambda v: all(h >= 1 for h in v), "positive integers (or one 0: no hidden layer)")
+EACH_AT_LEAST_1 = (lambda v: len(v) > 0 and all(c >= 1 for c in v), "positive integers")
+EACH_NOT_NEGATIVE = (lambda v: all(p >= 0 for p in v), ">= 0")
+EACH_AT_LEAST_1_STRIDE = (lambda v: all(s >= 1 for s in v), ">= 1")
+
+
+def _opt(default, help, bounds=(), subject=None, **kw):
+    """A Config field: its default, its flag's help and argparse options, and the bounds its
+    value must keep (checked in order by validate; `subject` names it in the message)."""
+    return field(default=default, metadata=dict(help=help, bounds=bounds, subject=subject, **kw))
+
+
+@dataclass
+class Config:
+    dataset: str = _opt("mnist", "the data set (see datasets/catalog.py)",
+                        choices=tuple(DATASETS))
+    model: str = _opt("mlp", "mlp, or cnn: convolutions (conv, ReLU, max-pool each) before the "
+                             "fully connected layers", choices=MODELS)
+    hidden: tuple = _opt((1024,), "widths of the hidden fully connected layers, e.g. --hidden "
+                                  "1024 or --hidden 512 256; --hidden 0: none (an MLP without "
+                                  "one is softmax regression)", (WIDTHS,), "--hidden sizes",
+                         nargs="+", type=int)
+    loss: str = _opt("ce", "training loss: ce (softmax cross-entropy) or mse (squared error "
+                           "against the one-hot targets, as the single-neuron perceptron of "
+                           "--hidden 1 --loss mse)", choices=LOSSES)
+    channels: tuple = _opt((6, 16), "--model cnn: output channels of each convolution",
+                           (EACH_AT_LEAST_1,), nargs="+", type=int)
+    kernel: int = _opt(5, "--model cnn: kernel size (k x k) of every convolution", (AT_LEAST_1,))
+    padding: tuple = _opt((2, 0), "--model cnn: zero padding of each convolution (one value: "
+                                  "the same for all)", (EACH_NOT_NEGATIVE,), nargs="+", type=int)
+    stride: tuple = _opt((1,), "--model cnn: stride of each convolution (one value: the same for "
+                               "all)", (EACH_AT_LEAST_1_STRIDE,), nargs="+", type=int)
+    pool: int = _opt(2, "--model cnn: max-pool kernel and stride after each convolution",
+                     (AT_LEAST_1,))
+    epochs: int = _opt(20, "passes over the training set", (AT_LEAST_1,))
+    batch_size: int = _opt(256, "images per minibatch", (AT_LEAST_1,))
+    lr: float = _opt(2e-3, "peak learning rate", (POSITIVE_FINITE,))
+    schedule: str = _opt("cosine", "learning rate over the steps: constant, or cosine decay "
+                                   "from --lr to 0", choices=SCHEDULES)
+    warmup: int = _opt(0, "steps of linear learning-rate warm-up before the schedule",
+                       (NOT_NEGATIVE,))
+    optimizer: str = _opt("adam", "sgd, momentum (SGD, heavy ball), adam, adamw (decoupled "
+                                  "weight decay), with torch.optim's exact update rules",
+                          choices=OPTIMIZERS)
+    momentum: float = _opt(0.9, "momentum of --optimizer momentum",
+                           (NOT_NEGATIVE_FINITE, BELOW_1))
+    weight_decay: float = _opt(0.0, "L2 weight decay (decoupled for adamw)",
+                               (NOT_NEGATIVE_FINITE,))
+    label_smoothing: float = _opt(0.1, "train against targets of 1 - s + s/10 for the true "
+                                       "class and s/10 for the others (0: plain cross-entropy)",
+                                  (FRACTION,))
+    ema: float = _opt(0.999, "evaluate (and save) an exponential moving average of the weights "
+                             "with this decay, e.g. 0.999 (0: the weights themselves)",
+                      (FRACTION,))
+    seed: int = _opt(0, "seed of the initial weights and of the batch order")
+    dtype: str = _opt("float32", "floating-point type of data, weights and maths", choices=DTYPES)
+    val_size: int = _opt(0, "hold out the last N training images as a validation set "
+                            "(for choosing hyperparameters without the test set)",
+                         (NOT_NEGATIVE,))
+
+    def __post_init__(self):
+        self.hidden = () if tuple(self.hidden) == (0,) else tuple(self.hidden)
+        self.channels = tuple(self.channels)
+        for name in ("padding", "stride"):         # one value: the same for every convolution
+            value = tuple(getattr(self, name))
+            setattr(self, name, value * len(self.channels) if len(value) == 1 else value)
+
+    @classmethod
+    def for_run(cls, dataset="mnist", model="mlp", **given):
+        """The config of `model` on `dataset`: their defaults, overridden by the values given."""
+        return cls(**{**defaults(dataset, model), **given, "dataset": dataset, "model": model})
+
+    def sizes(self):
+        """Layer widths: (n_inputs, *hidden, n_classes) of the data set, (784, ..., 10) for
+        MNIST."""
+        spec = DATASETS[self.dataset]
+        return (spec.n_inputs, *self.hidden, spec.n_classes)
+
+    def to_dict(self):
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+def flag(name):
+    return "--" + name.replace("_", "-")
+
+
+def validate(cfg):
+    """The first thing wrong with `cfg` as a sentence, or None: each field against its bounds,
+    in the order of the fields; then each convolution's padding and stride against --channels."""
+    for f in fields(Config):
+        value = getattr(cfg, f.name)
+        for holds, bound in f.metadata["bounds"]:
+            if not holds(value):
+                shown = list(value) if isinstance(value, tuple) else value
+                return f"{f.metadata['subject'] or flag(f.name)} must be {bound}, got {shown}"
+    for name in ("padding", "stride"):
+        value = getattr(cfg, name)
+        if len(value) != len(cfg.channels):
+            default = " (the default, for two)" if value == Config.padding else ""
+            return (f"--{name} takes one value, or one per convolution ({len(cfg.channels)}, "
+                    f"from --channels), got {list(value)}{default}")
+    return None
+
+
+def build_parser(description):
+    """An ArgumentParser with one flag per Config field. A flag left out is None (the dataset
+    and model flags excepted): config_from_args fills in the data set's default."""
+    parser = argparse.ArgumentParser(description=description)
+    for f in fields(Config):
+        kw = {k: v for k, v in f.metadata.items() if k not in ("bounds", "subject")}
+        kw.setdefault("type", type(f.default))
+        kw["help"] += f" (default: {_shown(f.default)}" + "".join(
+            f"; {'/'.join(n for n in key if n != '*')}: {_shown(d[f.name])}"
+            for key, d in DEFAULTS.items() if f.name in d) + ")"
+        default = f.default if f.name in ("dataset", "model") else None
+        parser.add_argument(flag(f.name), default=default, **kw)
+    return parser
+
+
+def _shown(value):
+    return " ".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+def given_values(args):
+    """{field: value} of the hyperparameter flags given on the command line (not the data set
+    and model, which choose the defaults)."""
+    return {f.name: getattr(args, f.name) for f in fields(Config)
+            if getattr(args, f.name) is not None and f.name not in ("dataset", "model")}
+
+
+def config_from_args(parser, args):
+    """Config from parsed args; a bad value exits with code 2 and an argparse-style message."""
+    cfg = Config.for_run(args.dataset, args.model, **given_values(args))
+    problem = validate(cfg)
+    if problem:
+        parser.error(problem)
+    return cfg

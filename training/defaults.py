@@ -1,0 +1,124 @@
+"""The tables that steer the runs, as data: each data set's defaults, the searches that chose
+them, the models compare.py --models trains, and the targets compare.py reports against."""
+
+# --- defaults ---------------------------------------------------------------------------------
+# (data set, model) -> the defaults that differ from Config's field defaults (MNIST's MLP's);
+# ("*", model): a model's on every data set. Chosen by tune.py on the data sets' validation
+# splits (docs/defaults.md): the CNN's searched around LeNet-5's shape (two 5x5 convolutions,
+# the first padded by 2, each with a 2x2 max-pool).
+DEFAULTS = {
+    ("fashion-mnist", "mlp"): dict(hidden=(512, 512), optimizer="adamw", weight_decay=0.1,
+                                   epochs=30),
+    ("lines", "mlp"): dict(hidden=(64,), epochs=10, batch_size=64, label_smoothing=0.0, ema=0.0),
+    ("*", "cnn"): dict(channels=(8, 16), hidden=(128,)),
+}
+
+
+def defaults(dataset, model):
+    """The defaults of `model` on `dataset` that differ from the field defaults."""
+    return {**DEFAULTS.get(("*", model), {}), **DEFAULTS.get((dataset, model), {})}
+
+
+# --- the searches tune.py runs on each data set's validation split ---------------------------
+# Every candidate spells out what it changes from plain training: the defaults above are this
+# search's result, so they cannot be its starting point.
+PLAIN = dict(label_smoothing=0.0, ema=0.0)
+MNIST_CANDIDATES = [
+    dict(hidden=(1024,), optimizer="adam", lr=1e-3, batch_size=128, epochs=20),
+    dict(hidden=(1024,), optimizer="adam", lr=2e-3, batch_size=256, epochs=20),
+    dict(hidden=(1024,), optimizer="adamw", lr=1e-3, weight_decay=0.05, batch_size=128, epochs=20),
+    dict(hidden=(2048,), optimizer="adam", lr=1e-3, batch_size=256, epochs=15),
+    dict(hidden=(1024,), optimizer="momentum", lr=0.1, weight_decay=5e-4, batch_size=128, epochs=20),
+    dict(hidden=(2048,), optimizer="momentum", lr=0.1, weight_decay=5e-4, batch_size=128, epochs=15),
+    dict(hidden=(800, 800), optimizer="adam", lr=1e-3, batch_size=128, epochs=15),
+    dict(hidden=(1024,), optimizer="adam", lr=1e-3, batch_size=128, epochs=10),
+    # round 2: around the best of round 1 (adam, lr 2e-3, batch 256), cheaper or wider
+    dict(hidden=(1024,), optimizer="adam", lr=3e-3, batch_size=512, epochs=20),
+    dict(hidden=(1536,), optimizer="adam", lr=2e-3, batch_size=256, epochs=15),
+    dict(hidden=(1024,), optimizer="adamw", lr=2e-3, weight_decay=0.1, batch_size=256, epochs=20),
+    dict(hidden=(1024,), optimizer="momentum", lr=0.2, weight_decay=5e-4, batch_size=256, epochs=20),
+    dict(hidden=(1024,), optimizer="adam", lr=2e-3, batch_size=256, epochs=12),
+    dict(hidden=(2048,), optimizer="adamw", lr=2e-3, weight_decay=0.1, batch_size=256, epochs=12),
+    # round 3: candidate 1 with label smoothing and a moving average of the weights
+    dict(hidden=(1024,), optimizer="adam", lr=2e-3, batch_size=256, epochs=20,
+         label_smoothing=0.1),
+    dict(hidden=(1024,), optimizer="adam", lr=2e-3, batch_size=256, epochs=20,
+         label_smoothing=0.1, ema=0.999),
+    dict(hidden=(1024,), optimizer="adam", lr=2e-3, batch_size=256, epochs=20,
+         label_smoothing=0.2, ema=0.999),
+    dict(hidden=(1024,), optimizer="adam", lr=2e-3, batch_size=256, epochs=15,
+         label_smoothing=0.1, ema=0.999),
+]
+MNIST_DEFAULTS = dict(hidden=(1024,), optimizer="adam", lr=2e-3, batch_size=256, epochs=20,
+                      label_smoothing=0.1, ema=0.999)
+FASHION_CANDIDATES = [
+    # round 1: MNIST's defaults, then wider, deeper, longer, and decoupled weight decay
+    MNIST_DEFAULTS,
+    dict(MNIST_DEFAULTS, optimizer="adamw", weight_decay=0.1, epochs=30),
+    dict(MNIST_DEFAULTS, hidden=(2048,), epochs=30),
+    dict(MNIST_DEFAULTS, hidden=(1024, 1024), optimizer="adamw", weight_decay=0.1, epochs=30),
+    dict(MNIST_DEFAULTS, hidden=(1024, 1024), optimizer="adamw", weight_decay=0.1, epochs=20),
+    dict(MNIST_DEFAULTS, hidden=(512, 512), optimizer="adamw", weight_decay=0.1, epochs=30),
+    dict(MNIST_DEFAULTS, hidden=(1024, 1024), optimizer="adamw", weight_decay=0.2, lr=1e-3,
+         epochs=30),
+    dict(MNIST_DEFAULTS, hidden=(1024, 1024), optimizer="adamw", weight_decay=0.1, epochs=30,
+         label_smoothing=0.0),
+]
+LINES_CANDIDATES = [
+    dict(hidden=(64,), batch_size=64, epochs=10, label_smoothing=0.1),
+    dict(hidden=(64,), batch_size=64, epochs=5, label_smoothing=0.1),
+    dict(hidden=(16,), batch_size=64, epochs=10, label_smoothing=0.1),
+    dict(hidden=(256,), batch_size=64, epochs=10, label_smoothing=0.1),
+    dict(hidden=(64,), batch_size=256, epochs=10, label_smoothing=0.1),
+    dict(hidden=(64,), batch_size=64, epochs=10),
+]
+LENET = dict(channels=(6, 16), kernel=5, padding=(2, 0), pool=2, hidden=(120, 84),
+             optimizer="adam", lr=2e-3, batch_size=256, epochs=20, label_smoothing=0.1,
+             ema=0.999)
+CNN_CANDIDATES = [
+    # LeNet-5's shape with the MLP's training defaults, then cheaper, wider, decayed, faster
+    LENET,
+    dict(LENET, epochs=15),
+    dict(LENET, channels=(8, 16), hidden=(128,)),
+    dict(LENET, optimizer="adamw", weight_decay=0.05),
+    dict(LENET, lr=3e-3, batch_size=512),
+    dict(LENET, lr=1e-3, batch_size=128),
+]
+# (data set, model) -> (candidates, validation images, the accuracy whose first reaching is
+# timed)
+SEARCHES = {
+    ("mnist", "mlp"): (MNIST_CANDIDATES, 5000, 0.98),
+    ("fashion-mnist", "mlp"): (FASHION_CANDIDATES, 5000, 0.90),
+    ("kaggle", "mlp"): (MNIST_CANDIDATES, 3780, 0.98),      # a tenth of its training part
+    ("lines", "mlp"): (LINES_CANDIDATES, 5000, 1.0),
+    ("mnist", "cnn"): (CNN_CANDIDATES, 5000, 0.99),
+}
+
+
+# --- compare.py --models -----------------------------------------------------------------------
+# The models table's rows: what each changes from the data set's defaults of its --model.
+MODEL_RUNS = (("softmax regression", dict(model="mlp", hidden=(0,))),
+              ("single neuron", dict(model="mlp", hidden=(1,), loss="mse")),
+              ("MLP", dict(model="mlp")),
+              ("CNN", dict(model="cnn")),
+              # AlexNet's shape at MNIST's scale (three convolutions, two wide fully connected
+              # layers): 15x the CNN's parameters and 10x its flops, so 4 epochs, not 20.
+              ("AlexNet-like CNN", dict(model="cnn", channels=(32, 64, 128), kernel=3,
+                                        padding=(1,), hidden=(512, 256), epochs=4)))
+
+
+# --- targets ----------------------------------------------------------------------------------
+# data set -> what compare.py must show for it (the data set issue's targets): lowest test
+# accuracy over seeds and twins, largest gap between the twins, longest training.
+TARGETS = {
+    "mnist": dict(accuracy=0.984, gap=0.10, seconds=60),
+    "fashion-mnist": dict(accuracy=0.900, gap=0.15),
+    "kaggle": dict(accuracy=0.982),
+    "lines": dict(accuracy=1.0, seconds=5),
+}
+
+# The MNIST MLP's targets (the accuracy-and-speed issue): compare.py's results section.
+MNIST_TARGETS = dict(accuracy=0.984, gap=0.10, time_ratio=1.0, seconds=60, reach=0.98,
+                     seconds_to_reach=6.5)
+# The CNN's targets (the convolutional-twin issue): compare.py --models' section.
+CNN_TARGETS = dict(accuracy=0.992, gap=0.10, seconds=300)

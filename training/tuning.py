@@ -1,0 +1,48 @@
+"""The rule that chooses a data set's defaults from tune.py's candidates, by their validation
+scores alone, and the row each candidate's run gives."""
+import numpy as np
+
+from training.loop import first_epoch_reaching
+
+
+def tuning_row(i, cfg, history, reach):
+    last = history["epochs"][-1]
+    accs = [e["val_acc"] for e in history["epochs"]]
+    reached = first_epoch_reaching(history, reach)
+    convolutions = dict(channels="-".join(map(str, cfg.channels)), kernel=cfg.kernel) \
+        if cfg.model == "cnn" else {}
+    return dict(candidate=i, **convolutions, hidden="-".join(map(str, cfg.hidden)) or "0",
+                optimizer=cfg.optimizer, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                batch_size=cfg.batch_size, epochs=cfg.epochs,
+                final_val_acc=accs[-1], best_val_acc=max(accs),
+                first_epoch_reaching=reached.get("epoch"),
+                train_seconds=round(history["train_seconds"], 1),
+                label_smoothing=cfg.label_smoothing, ema=cfg.ema,
+                seconds_to_reach=round(reached.get("train_seconds", np.nan), 1),
+                final_val_loss=round(last["val_loss"], 5))
+
+
+def standard_error(accuracy, val_size):
+    """One standard error of an accuracy measured on val_size images."""
+    return np.sqrt(accuracy * (1 - accuracy) / val_size)
+
+
+def close_to_best(table, val_size):
+    """The candidates whose final validation accuracy is within one standard error of the best:
+    closer than the validation set can tell apart."""
+    best = table.final_val_acc.max()
+    return table[table.final_val_acc >= best - standard_error(best, val_size)]
+
+
+def chosen(table, val_size):
+    """The selection rule: of the candidates close to the best (see close_to_best), the one
+    that first reached the data set's `reach` accuracy in the fewest training seconds; ties,
+    and candidates that never reached it, go by final accuracy.
+    Where the best is 100%, its standard error is 0 and accuracy cannot rank the candidates
+    that reach it (the lines set: a 1-in-5,000 error rate looks like none), so of those the
+    one with the lowest final validation loss, the widest margin, is chosen instead."""
+    if table.final_val_acc.max() == 1.0:
+        return table[table.final_val_acc == 1.0].sort_values("final_val_loss").iloc[0]
+    return close_to_best(table, val_size).sort_values(
+        ["seconds_to_reach", "final_val_acc"], ascending=[True, False],
+        na_position="last").iloc[0]

@@ -1,0 +1,31 @@
+"""The twins as one interface, one class per library: twins/numpy_twin.py (the networks and
+optimizers written by hand) and twins/torch_twin.py (the same networks in PyTorch, torch.optim).
+Each builds a network from a params dict, makes its optimizer and sets its learning rate, keeps
+the weight average, exports weights and optimizer state in the checkpoint form and loads them
+back, and runs a training step. Importing this package imports neither: the NumPy path never
+loads torch.
+"""
+TWINS = ("numpy", "torch")
+
+
+class TwinError(Exception):
+    """A twin that cannot run as asked (no GPU, no CuPy): the message says why, in one line."""
+
+
+def load_twin(name, device="cpu", threads=1):
+    """The twin called `name` ("numpy" or "torch") on `device` ("cpu" or "cuda"), with the
+    process set for it: BLAS and the twin's own pool on `threads` CPU threads, and for torch
+    subnormal floats read as 0 (flush-to-zero), as the NumPy twin's Adam flushes them by hand
+    (twins/optim_np.flush_subnormals). TwinError where the device cannot be used."""
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(threads)
+    if name == "numpy":
+        from twins import threads as pool
+        from twins.numpy_twin import NumpyTwin
+        pool.set_num_threads(threads)
+        return NumpyTwin(device)
+    import torch
+    from twins.torch_twin import TorchTwin
+    torch.set_num_threads(threads)
+    torch.set_flush_denormal(True)
+    return TorchTwin(device)

@@ -1,0 +1,136 @@
+"""The PyTorch twin: the same networks as nn.Modules (mlp_torch.py, nets/cnn_torch.py), autograd,
+and torch.optim, on the CPU or a CUDA GPU."""
+import numpy as np
+import torch
+
+import mlp_torch
+from nets import cnn_torch
+from nets.layers_torch import LOSSES
+from twins import TwinError
+
+
+class TorchTwin:
+    """The twin interface (see twins/__init__.py) for torch. A network's params are its
+    nn.Parameters by contract name."""
+    name = "torch"
+
+    def __init__(self, device="cpu"):
+        if device == "cuda":
+            if not torch.cuda.is_available():
+                raise TwinError("--device cuda: torch sees no CUDA GPU on this machine; use "
+                                "--device cpu")
+            # Full float32 matrix products, not TF32, so the twins can be held side by side.
+            torch.backends.cuda.matmul.allow_tf32 = False
+            torch.backends.cudnn.allow_tf32 = False
+        self.device = device
+
+    def build(self, params, loss="ce", arch=None):
+        """The network of params ({name: NumPy array}, copied onto this twin's device): a CNN
+        of `arch` (nets.shapes.Arch) when params hold kernels, else an MLP."""
+        own = {k: self.asarray(v) for k, v in params.items()}
+        return cnn_torch.CNN(own, arch, loss) if "C1" in params else mlp_torch.MLP(own, loss)
+
+    def clone(self, model):
+        """A new network with model's weights (copies) and structure."""
+        return self.build(self.export(model), model.loss, getattr(model, "arch", None))
+
+    def asarray(self, a):
+        """A NumPy array as a tensor on this twin's device (no copy on the CPU)."""
+        return torch.from_numpy(a).to(self.device)
+
+    def to_numpy(self, a):
+        """A tensor (any device) as a NumPy array (a NumPy array as itself)."""
+        return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
+
+    def export(self, model):
+        """The weights as {name: NumPy array} (copies), keys as the weights contract's."""
+        return {k: self.to_numpy(w).copy() for k, w in model.params.items()}
+
+    def logits(self, model, x):
+        """x (B, D) on this twin's device -> logits (B, classes), without recording the graph."""
+        with torch.no_grad():
+            return model(x)
+
+    def loss_and_grads(self, model, x, y, smoothing=0.0):
+        """x (B, D), y (B,) NumPy -> (mean loss as a float, {name: gradient as NumPy})."""
+        model.zero_grad(set_to_none=True)
+        loss = LOSSES[model.loss](model(torch.as_tensor(x, device=self.device)),
+                                  torch.as_tensor(y, device=self.device), smoothing)
+        loss.backward()
+        return loss.item(), {k: self.to_numpy(w.grad).copy() for k, w in model.params.items()}
+
+    def train_step(self, model, x, y, optimizer, smoothing=0.0):
+        """One step of minibatch training; returns the loss before the update (device scalar)."""
+        loss = LOSSES[model.loss](model(x), y, smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return loss.detach()
+
+    def optimizer(self, model, name, lr, momentum=0.9, weight_decay=0.0):
+        """The torch.optim optimizer called `name` (sgd, momentum, adam, adamw)."""
+        if name == "sgd":
+            return torch.optim.SGD(model.parameters(), lr, weight_decay=weight_decay)
+        if name == "momentum":
+            return torch.optim.SGD(model.parameters(), lr, momentum=momentum,
+                                   weight_decay=weight_decay)
+        if name == "adam":
+            return torch.optim.Adam(model.parameters(), lr, weight_decay=weight_decay)
+        if name == "adamw":
+            return torch.optim.AdamW(model.parameters(), lr, weight_decay=weight_decay)
+        raise ValueError(f"unknown optimizer {name!r}")
+
+    def set_lr(self, optimizer, lr):
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+
+    def average(self, model, average=None):
+        """The weight average of model (EMA below), starting at its weights or at `average`."""
+        return EMA(self.clone(model), average)
+
+    def optimizer_state(self, optimizer, model):
+        """The optimizer's state in the checkpoint form (torch's own names, NumPy arrays keyed
+        by weight name): Adam {"step": t, "exp_avg": {...}, "exp_avg_sq": {...}}; SGD with
+        momentum {"momentum_buffer": {...}}; plain SGD {}."""
+        out = {}
+        for name, w in model.params.items():
+            for key, value in optimizer.state.get(w, {}).items():
+                if key == "step":
+                    out["step"] = int(value)
+                else:
+                    out.setdefault(key, {})[name] = self.to_numpy(value).copy()
+        return out
+
+    def load_optimizer_state(self, optimizer, model, state):
+        """Continue from optimizer_state() of either twin."""
+        for name, w in model.params.items():
+            entry = {key: torch.tensor(state[key][name], device=w.device)
+                     for key in ("exp_avg", "exp_avg_sq", "momentum_buffer") if key in state}
+            if "step" in state:
+                entry["step"] = torch.tensor(float(state["step"]))
+            optimizer.state[w] = entry
+
+
+class EMA:
+    """An exponential moving average of a network's weights, kept as a network of its own
+    (`model`, a clone) to evaluate in place of the trained one (see optim_np.EMA):
+    avg <- lerp(avg, p, 1 - decay)."""
+
+    def __init__(self, model, average=None):
+        self.model = model
+        if average is not None:
+            with torch.no_grad():
+                for name, w in model.params.items():
+                    w.copy_(torch.from_numpy(average[name]))
+
+    @torch.no_grad()
+    def update(self, model, decay):
+        """Move the average towards model's current weights."""
+        for avg, p in zip(self.model.parameters(), model.parameters()):
+            avg.lerp_(p, 1 - decay)
+
+    @torch.no_grad()
+    def copy_to(self, model):
+        """Make the average model's weights (what was evaluated is what is kept)."""
+        for avg, p in zip(self.model.parameters(), model.parameters()):
+            p.copy_(avg)
