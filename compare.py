@@ -45,7 +45,8 @@ from storage.paths import README, results_folder
 from training import config, loop, models
 from training.defaults import MODEL_RUNS
 from training.lockstep import CONFIG_COLUMNS, parity_run, run_seeds
-from twins import TwinError, load_twin
+from twins import load_twin
+from twins.base import TwinError
 from twins.numpy_twin import cupy_or_error
 
 QUICK_TRAIN, QUICK_TEST = 5000, 2000
@@ -128,7 +129,7 @@ def main(argv=None):
 def compare(parser, cfg, args):
     """Everything main does, once Ctrl-C is taken care of."""
     if args.from_results:
-        return render(cfg, args)
+        return rewrite_from_results(cfg, args)
     devices = {"numpy": numpy_device(args), "torch": args.device}
     load_twin("torch", args.device, args.threads)            # fails early without a GPU
     dataset = load_data(args, cfg.dtype)
@@ -201,7 +202,7 @@ def read_csv(path):
         raise FileError(f"--from-results: {e.filename} cannot be read ({e.strerror})")
 
 
-def render(cfg, args):
+def rewrite_from_results(cfg, args):
     """The README sections from the CSVs of an earlier run (its config is read from them)."""
     if args.models:
         section = models_section(read_csv(args.out / "models.csv"), machine(args),

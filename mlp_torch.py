@@ -65,3 +65,8 @@ def cross_entropy(logits, y, smoothing=0.0):
     """Mean softmax cross-entropy against label-smoothed targets (see mlp_np's
     cross_entropy_forward).   logits (B, C), y (B,) -> loss (scalar tensor)."""
     return F.cross_entropy(logits, y, label_smoothing=smoothing)
+
+
+# --- the initial weights ---------------------------------------------------------------------
+# Those of mlp_np.init_params: both twins start from its one draw (twins/torch_twin.py copies
+# the arrays into the layers above), so their curves can lie on each other.

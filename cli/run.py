@@ -14,7 +14,8 @@ from storage.atomic import FileError, check_writable, write_json
 from training import config, diagnosis, loop, models, weights_file
 from training.schedule import total_steps_of
 from training.start import RunError, initial_params, resumed
-from twins import TwinError, load_twin
+from twins import load_twin
+from twins.base import TwinError
 
 # The errors a command reports in one line, exit 1.
 ERRORS = (RunError, DataError, FileError, models.ModelError, TwinError)

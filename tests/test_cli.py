@@ -203,3 +203,19 @@ def test_entry_points_let_openblas_threads_sleep_before_numpy_loads(script):
     r = run(script, "--help", patch=watch, env=env)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "at numpy: 4"
+
+
+@pytest.mark.parametrize("script", ["main_np.py", "main_torch.py"])
+def test_the_reference_run_gives_the_numbers_it_gave_before_the_rebuild(mnist, script, tmp_path):
+    """The house-rebuild issue's reference run (float64, real MNIST): its numbers, measured
+    before the code was moved into packages, must not move (1e-12)."""
+    history = tmp_path / "h.json"
+    r = run(script, "--hidden", "32", "--epochs", "1", "--dtype", "float64", "--seed", "5",
+            "--schedule", "constant", "--ema", "0", "--optimizer", "adam", "--lr", "0.002",
+            "--batch-size", "256", "--label-smoothing", "0.1", "--weight-decay", "0",
+            "--no-progress", "--history", str(history))
+    assert r.returncode == 0, r.stderr
+    last = json.loads(history.read_text())["epochs"][-1]
+    assert last["train_loss"] == pytest.approx(0.8925573414491011, rel=1e-12, abs=0)
+    assert last["test_loss"] == pytest.approx(0.349094626572059, rel=1e-12, abs=0)
+    assert last["test_acc"] == 0.9291

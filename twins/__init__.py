@@ -1,15 +1,11 @@
-"""The twins as one interface, one class per library: twins/numpy_twin.py (the networks and
-optimizers written by hand) and twins/torch_twin.py (the same networks in PyTorch, torch.optim).
-Each builds a network from a params dict, makes its optimizer and sets its learning rate, keeps
-the weight average, exports weights and optimizer state in the checkpoint form and loads them
-back, and runs a training step. Importing this package imports neither: the NumPy path never
-loads torch.
+"""The twins as one interface (twins/base.py), one class per library: twins/numpy_twin.py (the
+networks and optimizers written by hand) and twins/torch_twin.py (the same networks in PyTorch,
+torch.optim). Each builds a network from a params dict, makes its optimizer and sets its
+learning rate, keeps the weight average, exports weights and optimizer state in the checkpoint
+form and loads them back, and runs a training step. Importing this package imports neither
+twin: the NumPy path never loads torch.
 """
 TWINS = ("numpy", "torch")
-
-
-class TwinError(Exception):
-    """A twin that cannot run as asked (no GPU, no CuPy): the message says why, in one line."""
 
 
 def load_twin(name, device="cpu", threads=1):

@@ -6,10 +6,11 @@ import numpy as np
 import mlp_np
 from nets import cnn_np
 from nets.layers_np import LOSSES
-from twins import TwinError, optim_np
+from twins import optim_np
+from twins.base import Twin, TwinError
 
 
-class NumpyTwin:
+class NumpyTwin(Twin):
     """The twin interface (see twins/__init__.py) for the networks written by hand. A network's
     params are arrays of this twin's module (NumPy, or CuPy on the GPU), updated in place."""
     name = "numpy"
@@ -24,10 +25,6 @@ class NumpyTwin:
         own = {k: self.xp.array(v) for k, v in params.items()}
         return cnn_np.CNN(own, arch, loss) if "C1" in params else mlp_np.MLP(own, loss)
 
-    def clone(self, model):
-        """A new network with model's weights (copies) and structure."""
-        return self.build(self.export(model), model.loss, getattr(model, "arch", None))
-
     def asarray(self, a):
         """A NumPy array as this twin's array (no copy on the CPU)."""
         return self.xp.asarray(a)
@@ -35,10 +32,6 @@ class NumpyTwin:
     def to_numpy(self, a):
         """This twin's array as a NumPy array (CuPy's copied back from the GPU)."""
         return a.get() if hasattr(a, "get") else np.asarray(a)
-
-    def export(self, model):
-        """The weights as {name: NumPy array} (copies), keys as the weights contract's."""
-        return {k: self.to_numpy(v).copy() for k, v in model.params.items()}
 
     def logits(self, model, x):
         """x (B, D) on this twin's device -> logits (B, classes)."""

@@ -6,10 +6,10 @@ import torch
 import mlp_torch
 from nets import cnn_torch
 from nets.layers_torch import LOSSES
-from twins import TwinError
+from twins.base import Twin, TwinError
 
 
-class TorchTwin:
+class TorchTwin(Twin):
     """The twin interface (see twins/__init__.py) for torch. A network's params are its
     nn.Parameters by contract name."""
     name = "torch"
@@ -30,10 +30,6 @@ class TorchTwin:
         own = {k: self.asarray(v) for k, v in params.items()}
         return cnn_torch.CNN(own, arch, loss) if "C1" in params else mlp_torch.MLP(own, loss)
 
-    def clone(self, model):
-        """A new network with model's weights (copies) and structure."""
-        return self.build(self.export(model), model.loss, getattr(model, "arch", None))
-
     def asarray(self, a):
         """A NumPy array as a tensor on this twin's device (no copy on the CPU)."""
         return torch.from_numpy(a).to(self.device)
@@ -41,10 +37,6 @@ class TorchTwin:
     def to_numpy(self, a):
         """A tensor (any device) as a NumPy array (a NumPy array as itself)."""
         return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
-
-    def export(self, model):
-        """The weights as {name: NumPy array} (copies), keys as the weights contract's."""
-        return {k: self.to_numpy(w).copy() for k, w in model.params.items()}
 
     def logits(self, model, x):
         """x (B, D) on this twin's device -> logits (B, classes), without recording the graph."""
