@@ -33,7 +33,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from cli.run import ERRORS, add_run_flags, fail
+from cli.flags import add_run_flags
+from cli.run import ERRORS, fail
 from datasets.catalog import load as load_dataset
 from report import figures
 from report.machine import machine_line
@@ -118,12 +119,12 @@ def numpy_device(args):
 def main(argv=None):
     parser, cfg, args = parse(argv)
     try:
-        with loop.ctrl_c_stops_between_steps():
+        with loop.signals_interrupt(), loop.stop_between_steps():
             return compare(parser, cfg, args)
     except ERRORS as e:
         return fail(str(e))
     except KeyboardInterrupt:
-        return fail("interrupted: no results written", 130)
+        return fail("interrupted: no results written", 128 + loop.stopped_by())
 
 
 def compare(parser, cfg, args):

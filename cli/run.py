@@ -1,79 +1,31 @@
 """Train one twin from the command line: main_np.py and main_torch.py are `main` with a twin's
-name. Flags, starting the run, training it, saving what it made, and errors in one line.
+name. Starting the run, training it, keeping what it made whatever happens, and errors in one
+line.
 
 Exit codes: 0 done; 1 a data, file or run problem (one line on stderr); 2 a bad flag
-(argparse-style); 130 interrupted by Ctrl-C (history and weights so far are saved).
+(argparse-style); 128 + the signal's number when Ctrl-C (130), SIGTERM (143) or SIGHUP (129)
+stopped the run (its weights, checkpoint and history so far are saved first).
 Importing this module imports neither twin: the NumPy path never imports torch.
 """
 import os
+import signal
 import sys
+import tempfile
+from pathlib import Path
 
+from cli.flags import parse, refuse_changes
 from datasets.base import DataError
 from datasets.catalog import load as load_dataset
-from storage.atomic import FileError, check_writable, write_json
-from training import config, diagnosis, loop, models, weights_file
+from storage.atomic import FileError, write_json
+from training import diagnosis, loop, models, weights_file
+from training.config import Config
 from training.schedule import total_steps_of
-from training.start import RunError, initial_params, resumed
+from training.start import RunError, initial_params, resumed, structure_of
 from twins import load_twin
 from twins.base import TwinError
 
 # The errors a command reports in one line, exit 1.
 ERRORS = (RunError, DataError, FileError, models.ModelError, TwinError)
-
-
-def add_run_flags(parser, weights=True):
-    """The flags that are not hyperparameters: files, device, threads."""
-    parser.add_argument("--data-dir", help="folder of the data set's files, and only it (else "
-                                           "$MNIST_DIR, $FASHION_MNIST_DIR or $KAGGLE_DIR, "
-                                           "then data/...; MNIST and Fashion-MNIST are "
-                                           "downloaded there if missing)")
-    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
-                        help="cuda: torch on the GPU, the NumPy twin through CuPy")
-    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
-                        help="CPU threads for the matrix products of both twins")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    if weights:
-        parser.add_argument("--save", metavar="PATH", help="save the trained weights (.npz)")
-        parser.add_argument("--load", metavar="PATH", help="start from these weights (.npz, "
-                                                           "from either twin)")
-        parser.add_argument("--resume", metavar="FILE",
-                            help="continue the run saved in FILE (by --save, at its end or at "
-                                 "Ctrl-C) from the step it reached, with its hyperparameters, "
-                                 "optimizer state and weight average; --epochs may raise the "
-                                 "total. Either twin resumes either's file. Saves back to FILE "
-                                 "unless --save is given")
-        parser.add_argument("--eval", action="store_true",
-                            help="only evaluate the --load weights on the test set")
-        parser.add_argument("--history", metavar="PATH", help="per-epoch metrics and every "
-                                                              "step's loss as JSON")
-    return parser
-
-
-def parse(description, argv=None, weights=True):
-    """(parser, Config, args) from the command line; a bad value exits 2 in one line."""
-    parser = add_run_flags(config.build_parser(description), weights)
-    args = parser.parse_args(argv)
-    cfg = config.config_from_args(parser, args)
-    if args.threads < 1:
-        parser.error(f"--threads must be at least 1, got {args.threads}")
-    for flag in ("save", "history"):
-        path = getattr(args, flag, None)
-        if path:
-            try:
-                check_writable(path)
-            except FileError as e:
-                parser.error(f"--{flag}: {e}")
-    if getattr(args, "eval", False) and not args.load:
-        parser.error("--eval needs --load PATH")
-    if getattr(args, "resume", None):
-        if args.load or args.eval:
-            parser.error("--resume continues a run; it takes neither --load nor --eval")
-        changed = sorted(config.flag(k) for k in config.given_values(args) if k != "epochs")
-        if changed:
-            parser.error(f"--resume continues the saved run with its own hyperparameters: "
-                         f"{', '.join(changed)} cannot change (--epochs may raise the total)")
-        args.save = args.save or args.resume
-    return parser, cfg, args
 
 
 def fail(message, code=1):
@@ -85,36 +37,55 @@ def fail(message, code=1):
 def main(twin_name, description, argv=None):
     parser, cfg, args = parse(description, argv)
     try:
-        resume = None
-        if args.resume:
-            params, cfg, resume = resumed(args.resume, args.epochs)
-        else:
-            params, cfg = initial_params(cfg, args.load)
-        twin = load_twin(twin_name, args.device, args.threads)
-        dataset = load_dataset(cfg.dataset, args.data_dir, cfg.dtype, cfg.val_size)
-        if cfg.batch_size > len(dataset.y_train):
-            parser.error(f"--batch-size {cfg.batch_size} is larger than the "
-                         f"{len(dataset.y_train)} training images")
-        total_steps = total_steps_of(cfg, len(dataset.y_train))
-        if resume and resume["step"] >= total_steps:
-            raise RunError(f"the run saved in {args.resume} has finished its {cfg.epochs} "
-                           f"epochs; give --epochs above {cfg.epochs} to train on")
-        model = models.build(twin, cfg, params)
-        if args.eval:
-            loss, acc = loop.evaluate(twin, model, twin.asarray(dataset.x_test),
-                                      twin.asarray(dataset.y_test))
-            print(f"{twin_name} on {twin.device}: test loss {loss:.4f}  test acc "
-                  f"{100 * acc:.2f}%")
-            return 0
-        return train_and_save(twin, model, dataset, cfg, args, resume, total_steps)
+        with loop.signals_interrupt():
+            return run(parser, cfg, args, twin_name)
     except ERRORS as e:
         return fail(str(e))
     except KeyboardInterrupt:
-        return fail("interrupted", 130)
+        return fail("interrupted", 128 + loop.stopped_by())
+
+
+def run(parser, cfg, args, twin_name):
+    """The run the flags ask for: its config and data first, every flag checked against them
+    and against the files that decide what a flag would, before anything is trained."""
+    resume = None
+    if args.resume:
+        params, saved, resume = resumed(args.resume, args.epochs)
+        refuse_changes(parser, saved, {k: v for k, v in args.explicit.items() if k != "epochs"},
+                       f"--resume continues the run saved in {args.resume} as it was set up",
+                       "leave the flag out or give the saved value (--epochs may raise the "
+                       "total)")
+        cfg = saved
+    dataset = load_dataset(cfg.dataset, args.data_dir, cfg.dtype, cfg.val_size)
+    if getattr(dataset, "warning", None):
+        print(dataset.warning, file=sys.stderr)
+    if cfg.batch_size > len(dataset.y_train):
+        parser.error(f"--batch-size {cfg.batch_size} is larger than the "
+                     f"{len(dataset.y_train)} training images")
+    if not resume:
+        params, cfg = initial_params(cfg, args.load, decide_loss=args.eval and
+                                     "loss" not in args.explicit)
+        if args.load:
+            refuse_changes(parser, cfg, {k: v for k, v in args.explicit.items()
+                                         if k in STRUCTURE},
+                           f"--load {args.load} decides the network's shape",
+                           "leave the flag out or give the file's value")
+    total_steps = total_steps_of(cfg, len(dataset.y_train))
+    if resume and resume["step"] >= total_steps:
+        raise RunError(f"the run saved in {args.resume} has finished its {cfg.epochs} "
+                       f"epochs; give --epochs above {cfg.epochs} to train on")
+    twin = load_twin(twin_name, args.device, args.threads)
+    model = models.build(twin, cfg, params)
+    if args.eval:
+        loss, acc = loop.evaluate(twin, model, twin.asarray(dataset.x_test),
+                                  twin.asarray(dataset.y_test))
+        print(f"{twin_name} on {twin.device}: test loss {loss:.4f}  test acc {100 * acc:.2f}%")
+        return 0
+    return train_and_save(twin, model, dataset, cfg, args, resume, total_steps)
 
 
 def train_and_save(twin, model, dataset, cfg, args, resume, total_steps):
-    """Train, judge the run, write its history and weights; the exit code."""
+    """Train, judge the run, keep its weights and history; the exit code."""
     label = f"{twin.name}/{twin.device}"
     if resume:
         print(f"{label}: resuming {args.resume} at step {resume['step']} of {total_steps}")
@@ -123,27 +94,65 @@ def train_and_save(twin, model, dataset, cfg, args, resume, total_steps):
           f"{cfg.label_smoothing:g}, weight average {cfg.ema:g}, {cfg.dtype}, "
           f"{args.threads} threads; data from {dataset.source}")
     checkpoint = {}
+    every = args.checkpoint_every
+    def save_checkpoint(run, epoch):
+        if every and epoch % every == 0 and epoch < cfg.epochs:
+            weights_file.save_weights(args.save, run.kept_weights(), saved_config(cfg, twin),
+                                      run.checkpoint())
     try:
-        with loop.ctrl_c_stops_between_steps():
+        with loop.stop_between_steps():
             history = loop.train(twin, model, dataset, cfg, label, not args.no_progress,
-                                 resume=resume, checkpoint=checkpoint)
+                                 resume=resume, checkpoint=checkpoint,
+                                 after_epoch=save_checkpoint)
     except loop.Diverged as e:
         return fail(f"training diverged: {e}. Try a lower learning rate "
                     f"(--lr {cfg.lr / 10:g}); no weights were saved")
     history.update(twin=twin.name, device=twin.device, threads=args.threads)
-    failed = not history["interrupted"] and diagnosis.at_chance(history, dataset, cfg)
+    kept = twin.export(model)
+    failed = not history["interrupted"] and diagnosis.failure(
+        history, dataset, cfg, kept, models.arch(cfg) if cfg.model == "cnn" else None)
     if failed:
         return fail(failed)
-    if args.history:
-        write_json(args.history, history)
-    if args.save:
-        weights_file.save_weights(args.save, twin.export(model), dict(
-            cfg.to_dict(), twin=twin.name, interrupted=history["interrupted"]), checkpoint)
+    rescued = keep(args.save, lambda path: weights_file.save_weights(
+        path, kept, dict(saved_config(cfg, twin), interrupted=history["interrupted"]),
+        checkpoint))
+    rescued += keep(args.history, lambda path: write_json(path, history))
+    if rescued:
+        return fail("; ".join(rescued))
     if history["interrupted"]:
-        saved = [p for p in (args.history, args.save) if p]
-        print(f"interrupted: saved {', '.join(saved) if saved else 'nothing (no --save/--history)'}")
-        return 130
+        saved = [p for p in (args.save, args.history) if p]
+        print(f"interrupted by {signal.Signals(loop.stopped_by()).name}: saved "
+              f"{', '.join(saved) if saved else 'nothing (no --save/--history)'}")
+        return 128 + loop.stopped_by()
     last, held_out = history["epochs"][-1], history["held_out"]
     print(f"{label}: final {held_out} accuracy {100 * last[f'{held_out}_acc']:.2f}% "
           f"after {history['train_seconds']:.1f} s of training")
     return 0
+
+
+STRUCTURE = ("model", "hidden", "channels", "kernel", "padding", "stride", "pool", "loss")
+
+
+def saved_config(cfg, twin):
+    """The config a weights file records: the run's hyperparameters and the twin that wrote it."""
+    return dict(cfg.to_dict(), twin=twin.name, interrupted=False)
+
+
+def keep(path, write):
+    """write(path); if that fails (a full disk, a folder removed meanwhile), write(rescue) to a
+    file elsewhere instead. [] when written at `path`, else [one line saying where it went]."""
+    if not path:
+        return []
+    try:
+        write(path)
+        return []
+    except FileError as e:
+        for folder in (tempfile.gettempdir(), Path.home(), Path.cwd()):
+            rescue = Path(folder) / f"{Path(path).stem}.rescued-{os.getpid()}{Path(path).suffix}"
+            try:
+                write(rescue)
+                return [f"{e}; it was saved in {rescue} instead"]
+            except FileError:
+                continue
+        return [f"{e}, nor anywhere else (tried {tempfile.gettempdir()}, your home folder and "
+                f"this folder): nothing was saved"]

@@ -18,10 +18,11 @@ STYLE = {"numpy": dict(color="tab:blue", lw=4, alpha=0.45),
 
 
 def plot_curves(histories, out, title="MNIST"):
-    """loss.png and accuracy.png: train and test curves of both twins on one figure each."""
+    """loss.png and accuracy.png: train and test curves of both twins on one figure each (the
+    plain loss of the evaluated network on both, like with like)."""
     import matplotlib.ticker
     plt = pyplot()
-    for name, keys, ylabel, log in (("loss", ("train_loss", "test_loss"), "cross-entropy", True),
+    for name, keys, ylabel, log in (("loss", ("train_eval_loss", "test_loss"), "loss", True),
                                     ("accuracy", ("train_acc", "test_acc"), "accuracy (%)", False)):
         fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
         for h in histories:

@@ -20,8 +20,9 @@ def atomic_write(path, write):
 
     The temporary file is hidden and named after the target and the writing process
     (.NAME.PID.XXXXXXXX.tmp); a process killed mid-write (kill -9, a power cut) leaves it
-    behind, and the next write of the same target removes it. FileError if the folder cannot
-    take the file."""
+    behind, and the next write of the same target removes it. FileError, naming the cause, if
+    the file cannot be written whole (no such folder, no permission, a full disk, ...): the
+    target is then left as it was."""
     path = Path(path)
     remove_leftovers(path)
     try:
@@ -36,8 +37,13 @@ def atomic_write(path, write):
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
+    except BaseException as e:
+        try:
+            os.unlink(tmp)
+        except OSError:                                # its folder is gone too
+            pass
+        if isinstance(e, OSError):
+            raise FileError(f"cannot write {path}: {e.strerror or e}") from e
         raise
 
 
@@ -76,8 +82,12 @@ def write_json(path, obj):
 
 
 def check_writable(path):
-    """FileError now, before hours of training, if `path` could not be written later."""
-    folder = Path(path).parent
+    """FileError now, before hours of training, if `path` could not be written later: it is a
+    folder, or its folder does not exist or is not writable."""
+    path = Path(path)
+    folder = path.parent
+    if path.is_dir():
+        raise FileError(f"cannot write {path}: it is a folder; name a file (in it, say)")
     if not folder.is_dir():
         raise FileError(f"cannot write {path}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK):

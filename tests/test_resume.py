@@ -155,10 +155,67 @@ def test_resume_from_the_command_line(tiny, tmp_path):
     r = run("main_np.py", "--resume", path, "--data-dir", str(tiny), "--no-progress")
     assert r.returncode == 1 and "has finished its 2 epochs; give --epochs above 2" in r.stderr
     r = run("main_np.py", "--resume", path, "--lr", "0.1", "--data-dir", str(tiny))
-    assert r.returncode == 2 and "--lr cannot change" in r.stderr
+    assert r.returncode == 2 and "--lr 0.1 differs from its 0.01" in r.stderr
     r = run("main_np.py", "--resume", path, "--epochs", "1", "--data-dir", str(tiny))
     assert r.returncode == 1 and "can only raise the total" in r.stderr
     np.savez(tmp_path / "old.npz", **weights_file.load_weights(path)[0])    # weights alone
     r = run("main_np.py", "--resume", str(tmp_path / "old.npz"), "--data-dir", str(tiny))
     assert r.returncode == 1 and "no checkpoint to resume" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_resume_refuses_every_flag_that_differs_and_accepts_the_same_command_line(tiny, tmp_path):
+    """The field report: --dataset mnist --model cnn on a file saved from a lines MLP trained
+    the lines MLP without a word; and re-running the very command line with --resume added was
+    refused although nothing changed."""
+    lines = str(tmp_path / "lines.npz")
+    first = ["--dataset", "lines", "--epochs", "1", "--hidden", "8", "--no-progress"]
+    r = run("main_np.py", *first, "--save", lines)
+    assert r.returncode == 0, r.stderr
+    r = run("main_np.py", "--resume", lines, "--dataset", "mnist", "--model", "cnn",
+            "--epochs", "2")
+    assert r.returncode == 2, r.stderr
+    assert "--dataset mnist differs from its lines" in r.stderr
+    assert "--model cnn differs from its mlp" in r.stderr and "Traceback" not in r.stderr
+    r = run("main_torch.py", *first[:2], "--hidden", "8", "16", "--resume", lines, "--epochs", "2")
+    assert r.returncode == 2 and "--hidden 8 16 differs from its 8" in r.stderr
+    # the same command line again, --resume added and the total raised: nothing changes, it runs
+    r = run("main_torch.py", *first[:-1], "--epochs", "2", "--resume", lines, "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert "resuming" in r.stdout and "epoch  2/2" in r.stdout
+    # invented, the same kind: a value equal once normalised (--stride 1 for a CNN saved with
+    # 1 1) is the saved value; one that differs only in a CNN's layout is refused
+    cnn = str(tmp_path / "cnn.npz")
+    shape = ["--model", "cnn", "--channels", "3", "4", "--hidden", "8", "--batch-size", "50",
+             "--lr", "0.01", "--schedule", "constant", "--ema", "0", "--no-progress",
+             "--data-dir", str(tiny)]
+    r = run("main_np.py", *shape, "--stride", "1", "1", "--epochs", "1", "--save", cnn)
+    assert r.returncode == 0, r.stderr
+    r = run("main_np.py", *shape, "--stride", "1", "--epochs", "2", "--resume", cnn)
+    assert r.returncode == 0, r.stderr
+    r = run("main_np.py", "--resume", cnn, "--kernel", "3", "--epochs", "3", "--data-dir",
+            str(tiny))
+    assert r.returncode == 2 and "--kernel 3 differs from its 5" in r.stderr
+
+
+def test_load_refuses_a_shape_the_file_contradicts_and_eval_refuses_training_flags(tiny,
+                                                                                  tmp_path):
+    """--load decides the network's shape: a flag saying otherwise was silently overruled;
+    --eval trains nothing: a training flag beside it was silently ignored."""
+    path = str(tmp_path / "w.npz")
+    r = run("main_np.py", *TINY, "--data-dir", str(tiny), "--save", path)
+    assert r.returncode == 0, r.stderr
+    r = run("main_np.py", "--load", path, "--hidden", "32", *TINY[2:], "--data-dir", str(tiny))
+    assert r.returncode == 2 and "--hidden 32 differs from its 16" in r.stderr
+    r = run("main_torch.py", "--load", path, "--model", "cnn", *TINY[2:], "--data-dir",
+            str(tiny))
+    assert r.returncode == 2 and "--model cnn differs from its mlp" in r.stderr
+    r = run("main_np.py", "--load", path, *TINY, "--data-dir", str(tiny))   # --hidden 16: equal
+    assert r.returncode == 0, r.stderr
+    r = run("main_np.py", "--load", path, "--eval", "--lr", "0.1", "--epochs", "3",
+            "--data-dir", str(tiny))
+    assert r.returncode == 2, r.stderr
+    assert "--eval only evaluates the --load weights: --epochs, --lr would do nothing" in r.stderr
+    r = run("main_np.py", "--load", path, "--eval", "--save", str(tmp_path / "x.npz"),
+            "--data-dir", str(tiny))
+    assert r.returncode == 2 and "--save would do nothing" in r.stderr

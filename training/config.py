@@ -133,8 +133,8 @@ def validate(cfg):
 
 
 def build_parser(description):
-    """An ArgumentParser with one flag per Config field. A flag left out is None (the dataset
-    and model flags excepted): config_from_args fills in the data set's default."""
+    """An ArgumentParser with one flag per Config field. A flag left out is None:
+    config_from_args fills in the default of the data set and model."""
     parser = argparse.ArgumentParser(description=description)
     for f in fields(Config):
         kw = {k: v for k, v in f.metadata.items() if k not in ("bounds", "subject")}
@@ -142,8 +142,7 @@ def build_parser(description):
         kw["help"] += f" (default: {_shown(f.default)}" + "".join(
             f"; {'/'.join(n for n in key if n != '*')}: {_shown(d[f.name])}"
             for key, d in DEFAULTS.items() if f.name in d) + ")"
-        default = f.default if f.name in ("dataset", "model") else None
-        parser.add_argument(flag(f.name), default=default, **kw)
+        parser.add_argument(flag(f.name), default=None, **kw)
     return parser
 
 
@@ -154,12 +153,16 @@ def _shown(value):
 def given_values(args):
     """{field: value} of the hyperparameter flags given on the command line (not the data set
     and model, which choose the defaults)."""
-    return {f.name: getattr(args, f.name) for f in fields(Config)
-            if getattr(args, f.name) is not None and f.name not in ("dataset", "model")}
+    return {k: v for k, v in args.explicit.items() if k not in ("dataset", "model")}
 
 
 def config_from_args(parser, args):
-    """Config from parsed args; a bad value exits with code 2 and an argparse-style message."""
+    """Config from parsed args; a bad value exits with code 2 and an argparse-style message.
+    Records the flags given in args.explicit ({field: value}, the data set and model too) and
+    fills in args.dataset and args.model."""
+    args.explicit = {f.name: getattr(args, f.name) for f in fields(Config)
+                     if getattr(args, f.name) is not None}
+    args.dataset, args.model = args.dataset or Config.dataset, args.model or Config.model
     cfg = Config.for_run(args.dataset, args.model, **given_values(args))
     problem = validate(cfg)
     if problem:

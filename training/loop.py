@@ -24,23 +24,51 @@ class Diverged(Exception):
     """The loss became NaN or infinite."""
 
 
+# The signals that stop a run as Ctrl-C does: SIGTERM is how `timeout`, job schedulers and
+# `docker stop` end a process, SIGHUP how a closed terminal or ssh session does.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _stop = threading.Event()
+_stopped_by = [signal.SIGINT]
+
+
+def stopped_by():
+    """The signal that stopped the run or the command (SIGINT unless another): exit with
+    128 + its number, as a shell reports a process that signal ended."""
+    return _stopped_by[0]
 
 
 @contextmanager
-def ctrl_c_stops_between_steps():
-    """While active (in an entry point), Ctrl-C asks the training loop to stop after the
-    current step, so no update is cut in half; a second Ctrl-C interrupts at once."""
+def signals_interrupt():
+    """While active (around a whole command), SIGTERM and SIGHUP interrupt at once, as Ctrl-C
+    does by default (KeyboardInterrupt), instead of killing the process without a word."""
     def handle(signum, frame):
-        if _stop.is_set():
-            raise KeyboardInterrupt
-        _stop.set()
-    _stop.clear()
-    previous = signal.signal(signal.SIGINT, handle)
+        _stopped_by[0] = signum
+        raise KeyboardInterrupt
+    previous = {s: signal.signal(s, handle) for s in STOP_SIGNALS if s != signal.SIGINT}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+@contextmanager
+def stop_between_steps():
+    """While active (around training), Ctrl-C, SIGTERM or SIGHUP asks the training loop to stop
+    after the current step, so no update is cut in half and what was trained can be saved; a
+    second one interrupts at once."""
+    def handle(signum, frame):
+        if _stop.is_set():
+            raise KeyboardInterrupt
+        _stopped_by[0] = signum
+        _stop.set()
+    _stop.clear()
+    previous = {s: signal.signal(s, handle) for s in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
         _stop.clear()
 
 
@@ -72,17 +100,17 @@ def predictions(twin, model, x, batch_size=EVAL_BATCH):
 
 
 def train(twin, model, data, cfg, label="", progress=True, log=print, resume=None,
-          checkpoint=None):
+          checkpoint=None, after_epoch=None):
     """Train `model` (a network of `twin`) on data.x_train with the hyperparameters of cfg;
     returns the final history (see train_epochs)."""
     for history in train_epochs(twin, model, data, cfg, label, progress, log, resume,
-                                checkpoint):
+                                checkpoint, after_epoch):
         pass
     return history
 
 
 def train_epochs(twin, model, data, cfg, label="", progress=True, log=print, resume=None,
-                 checkpoint=None):
+                 checkpoint=None, after_epoch=None):
     """Train epoch by epoch, yielding the history after each epoch, so that a caller can run
     two twins in lockstep. The history holds per-epoch metrics, the loss of every step, and
     whether the run was interrupted (Ctrl-C: the history so far is yielded once more, marked).
@@ -92,7 +120,8 @@ def train_epochs(twin, model, data, cfg, label="", progress=True, log=print, res
     resume: a checkpoint to continue from (model holding its trained weights): the run goes on
     from the step it reached, with its optimizer state, weight average and history, as if it
     had never stopped. checkpoint: a dict, filled when training ends or is interrupted with
-    what resuming needs (see Run.checkpoint).
+    what resuming needs (see Run.checkpoint). after_epoch(run, epoch), if given, is called
+    after each epoch's record (a command saves a checkpoint there).
     Raises Diverged as soon as a step's loss is NaN or infinite."""
     run = Run(twin, model, data, cfg, label, resume)
     try:
@@ -100,10 +129,9 @@ def train_epochs(twin, model, data, cfg, label="", progress=True, log=print, res
             record = run.train_epoch(epoch, progress)
             if epoch == cfg.epochs:
                 run.finish(checkpoint)
-            log(f"{label} epoch {epoch:>2}/{cfg.epochs}  train loss {record['train_loss']:.4f}  "
-                f"{run.held_out} loss {record[f'{run.held_out}_loss']:.4f}  "
-                f"{run.held_out} acc {100 * record[f'{run.held_out}_acc']:.2f}%  "
-                f"{record['seconds']:.2f} s")
+            log(epoch_line(label, epoch, cfg, record, run.held_out))
+            if after_epoch:
+                after_epoch(run, epoch)
             yield run.history
     except KeyboardInterrupt:
         run.finish(checkpoint)
@@ -111,6 +139,19 @@ def train_epochs(twin, model, data, cfg, label="", progress=True, log=print, res
         log(f"{label} interrupted after {run.step} steps ({len(run.history['epochs'])} whole "
             f"epochs)")
         yield run.history
+
+
+def epoch_line(label, epoch, cfg, record, held_out):
+    """The line an epoch ends with: like with like first (the plain loss of the evaluated
+    network on TRAIN_EVAL_SIZE training images and on the held-out ones, its held-out
+    accuracy), then the objective trained, the mean loss of the epoch's steps (label-smoothed
+    where label smoothing is on, so its floor is not 0), said as such."""
+    smoothed = f", label-smoothed {cfg.label_smoothing:g}" if cfg.label_smoothing else ""
+    return (f"{label} epoch {epoch:>2}/{cfg.epochs}  train loss {record['train_eval_loss']:.4f}  "
+            f"{held_out} loss {record[f'{held_out}_loss']:.4f}  "
+            f"{held_out} acc {100 * record[f'{held_out}_acc']:.2f}%  "
+            f"objective {record['train_loss']:.4f} (mean step loss{smoothed})  "
+            f"{record['seconds']:.2f} s")
 
 
 class Run:
@@ -176,11 +217,28 @@ class Run:
         record = dict(epoch=epoch, seconds=seconds, train_seconds=history["train_seconds"],
                       train_loss=float(np.mean(history["step_losses"][-n_batches:])),
                       lr=lr_at(self.cfg, self.step - 1, self.total_steps))
-        evaluated = self.average.model if self.average else self.model
+        evaluated = self.average_now().model if self.average else self.model
         record.update(scores(self.twin, evaluated, self.x_train, self.y_train, self.x_eval,
                              self.y_eval, self.held_out))
         history["epochs"].append(record)
         return record
+
+    def average_now(self):
+        """The weight average including every step taken: the kept average itself when it has
+        just moved, else a copy of it moved by the steps since (their decay, towards the
+        weights now). The kept average moves on its own schedule, so that a run resumed from a
+        checkpoint moves it as the run never stopped would."""
+        pending = self.step % EMA_EVERY
+        if not pending:
+            return self.average
+        now = self.twin.average(self.average.model)
+        now.update(self.model, ema_decay_at(self.cfg, self.step - 1, pending))
+        return now
+
+    def kept_weights(self):
+        """{name: NumPy array} of what the run keeps now: the weight average including every
+        step taken, or the trained weights without one."""
+        return self.twin.export(self.average_now().model if self.average else self.model)
 
     def finish(self, checkpoint):
         """Fill `checkpoint` (if a dict) with what resuming needs, then make the weight average,
@@ -188,13 +246,13 @@ class Run:
         if checkpoint is not None:
             checkpoint.update(self.checkpoint())
         if self.average:
-            self.average.copy_to(self.model)
+            self.average_now().copy_to(self.model)
 
     def checkpoint(self):
         """What resuming needs, as NumPy arrays: the step reached, the trained weights (before
         the average replaces them), the optimizer's state in torch's form (see
-        twins.numpy_twin.NumpyTwin.optimizer_state), the weight average (or None), and the
-        history so far."""
+        twins.base.Twin.optimizer_state), the weight average as it last moved (or None), and
+        the history so far."""
         twin = self.twin
         return dict(step=self.step, weights=twin.export(self.model),
                     optimizer=twin.optimizer_state(self.optimizer, self.model),

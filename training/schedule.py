@@ -5,7 +5,9 @@ import math
 # The weight average moves once every EMA_EVERY steps, by the decay of that many steps. Its
 # update reads and writes every weight three times in NumPy (torch's lerp: once), and the
 # weights of four neighbouring steps differ little: this costs a quarter and changes nothing
-# that the validation accuracy can see.
+# that the validation accuracy can see. Wherever the average is evaluated or kept, the steps
+# since its last move are added first (training.loop.Run.average_now), so it always includes
+# every step taken.
 EMA_EVERY = 4
 
 
@@ -25,9 +27,9 @@ def lr_at(cfg, step, total_steps):
     return cfg.lr * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def ema_decay_at(cfg, step):
-    """Decay of the weight average over the EMA_EVERY steps ending at step `step` (0-based):
+def ema_decay_at(cfg, step, steps=EMA_EVERY):
+    """Decay of the weight average over the `steps` steps ending at step `step` (0-based):
     cfg.ema per step, ramped up from 0.1 as tf.train.ExponentialMovingAverage does with
     num_updates, so that the average forgets the random initial weights within the first
     few hundred steps instead of a few thousand."""
-    return min(cfg.ema, (1 + step) / (10 + step)) ** EMA_EVERY
+    return min(cfg.ema, (1 + step) / (10 + step)) ** steps

@@ -13,10 +13,11 @@ class RunError(Exception):
     """A problem to report in one line and exit 1."""
 
 
-def initial_params(cfg, load_path):
+def initial_params(cfg, load_path, decide_loss=False):
     """(weights to start from, cfg): He init, or the --load file, whose weights and recorded
-    structure decide the model, its widths and (a CNN's) convolutions. A file trained on another
-    data set of the same shapes is used, with a one-line warning on stderr."""
+    structure decide the model, its widths and (a CNN's) convolutions, and with decide_loss its
+    loss too. A file trained on another data set of the same shapes is used, with a one-line
+    warning on stderr."""
     if not load_path:
         try:
             return models.init_params(cfg), cfg
@@ -27,7 +28,10 @@ def initial_params(cfg, load_path):
     if warning:
         print(warning, file=sys.stderr)
     params = {k: v.astype(cfg.dtype) for k, v in params.items()}
-    return params, Config(**{**cfg.to_dict(), **structure_of(params, saved)})
+    decided = structure_of(params, saved)
+    if decide_loss and saved.get("loss"):
+        decided["loss"] = saved["loss"]
+    return params, Config(**{**cfg.to_dict(), **decided})
 
 
 def structure_of(params, saved):

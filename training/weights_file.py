@@ -18,17 +18,22 @@ from storage.atomic import FileError, atomic_write
 
 
 # A checkpoint's arrays, "<kind>.<weight name>" beside the weights: the trained weights where the
-# weights kept are their average, then the optimizer's state under torch's names.
-STATE_KINDS = ("trained", "exp_avg", "exp_avg_sq", "momentum_buffer")
+# weights kept are their average; the average as it last moved, where that is not the weights
+# kept (training.loop.Run.average_now); then the optimizer's state under torch's names.
+STATE_KINDS = ("trained", "average", "exp_avg", "exp_avg_sq", "momentum_buffer")
 
 
 def save_weights(path, params, config=None, checkpoint=None):
     """params {"W1": (h1, n_inputs), ...} (+ the config dict) -> .npz at `path`, atomically.
-    With a checkpoint (training.loop.Run.checkpoint), the file also resumes the run (load_checkpoint)."""
+    With a checkpoint (training.loop.Run.checkpoint), the file also resumes the run
+    (load_checkpoint)."""
     arrays = dict(params)
     if checkpoint:
-        if checkpoint["average"] is not None:            # params is the average
+        average = checkpoint["average"]
+        if average is not None:                          # params is the average, up to date
             arrays.update({f"trained.{k}": a for k, a in checkpoint["weights"].items()})
+            if any(not np.array_equal(average[k], params[k]) for k in params):
+                arrays.update({f"average.{k}": a for k, a in average.items()})
         for kind, by_name in checkpoint["optimizer"].items():
             if kind != "step":
                 arrays.update({f"{kind}.{k}": a for k, a in by_name.items()})
@@ -43,8 +48,8 @@ def save_weights(path, params, config=None, checkpoint=None):
 
 
 def load_checkpoint(path):
-    """A weights file saved with a checkpoint -> (checkpoint as training.loop.Run.checkpoint makes it,
-    config dict). FileError if the file holds weights alone."""
+    """A weights file saved with a checkpoint -> (checkpoint as training.loop.Run.checkpoint
+    makes it, config dict). FileError if the file holds weights alone."""
     params, config, state = _read_weights(path)
     if "checkpoint" not in state:
         raise FileError(f"{path} holds weights but no checkpoint to resume (it was saved "
@@ -64,11 +69,11 @@ def load_checkpoint(path):
         if set(by_name) != set(params):
             raise FileError(f"{path}: the checkpoint's {kind} lacks "
                             f"{', '.join(sorted(set(params) - set(by_name)))}")
-    trained = by_kind.pop("trained", None)
+    trained, average = by_kind.pop("trained", None), by_kind.pop("average", None)
     optimizer = dict(by_kind, **({"step": saved["optimizer_step"]}
                                  if saved.get("optimizer_step") is not None else {}))
     return dict(step=saved["step"], weights=trained if trained else params,
-                optimizer=optimizer, average=params if trained else None,
+                optimizer=optimizer, average=(average or params) if trained else None,
                 history=saved["history"]), config
 
 
