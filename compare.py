@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cli.run import ERRORS, add_run_flags, fail
+from cli.run import ERRORS, add_run_flags, fail, warn
 from datasets.catalog import load as load_dataset
 from report import figures
 from report.machine import machine_line
@@ -140,6 +140,7 @@ def compare(parser, cfg, args):
         return compare_models(args, dataset, devices)
     progress = not args.no_progress
     rows, steps, curves = run_seeds(cfg, dataset, devices, args.threads, args.seeds, progress)
+    warn(dataset)              # once trained: a network too large stays the run's one error line
     parity = pd.concat([steps, parity_run(cfg, load_data(args, "float64"), devices,
                                           args.threads, progress)], ignore_index=True)
     results = pd.DataFrame(rows)
@@ -185,6 +186,7 @@ def compare_models(args, dataset, devices):
             figures.plot_curves(curves, args.out / "cnn", f"{dataset.spec.title} CNN")
             figures.plot_explanations(curves, dataset.x_test, dataset.y_test, dataset.spec,
                                       args.out / "cnn", f"{dataset.spec.title} CNN")
+    warn(dataset)              # once trained, as in compare
     table = pd.DataFrame(rows)
     write_text(args.out / "models.csv", table.to_csv(index=False))
     section = models_section(table, machine(args), images_path(args))

@@ -76,6 +76,13 @@ def parse(description, argv=None, weights=True):
     return parser, cfg, args
 
 
+def warn(dataset):
+    """Print the data set's warning (e.g. its files are not the official ones), if any, on
+    stderr: once, where the command goes on past its own checks."""
+    if dataset.warning:
+        print(dataset.warning, file=sys.stderr)
+
+
 def fail(message, code=1):
     """Print `message` as the command's one-line error; return the exit code."""
     print(f"{os.path.basename(sys.argv[0])}: error: {message}", file=sys.stderr)
@@ -100,6 +107,7 @@ def main(twin_name, description, argv=None):
             raise RunError(f"the run saved in {args.resume} has finished its {cfg.epochs} "
                            f"epochs; give --epochs above {cfg.epochs} to train on")
         model = models.build(twin, cfg, params)
+        warn(dataset)
         if args.eval:
             loss, acc = loop.evaluate(twin, model, twin.asarray(dataset.x_test),
                                       twin.asarray(dataset.y_test))
