@@ -34,7 +34,7 @@ from pathlib import Path
 import pandas as pd
 
 from cli.flags import add_run_flags
-from cli.run import ERRORS, fail
+from cli.run import ERRORS, fail, warn
 from datasets.catalog import load as load_dataset
 from report import figures
 from report.machine import machine_line
@@ -139,6 +139,8 @@ def compare(parser, cfg, args):
                      f"{len(dataset.y_train)} training images")
     if args.models:
         return compare_models(args, dataset, devices)
+    models.check_memory(cfg)
+    warn(dataset)                  # past every check: an error stays the run's one line
     progress = not args.no_progress
     rows, steps, curves = run_seeds(cfg, dataset, devices, args.threads, args.seeds, progress)
     parity = pd.concat([steps, parity_run(cfg, load_data(args, "float64"), devices,
@@ -166,16 +168,10 @@ def compare(parser, cfg, args):
 def compare_models(args, dataset, devices):
     """Every model of defaults.MODEL_RUNS with both twins: models.csv, the CNN's curves, the
     README's models table."""
+    configs = {name: model_config(name, run, args) for name, run in MODEL_RUNS}
+    warn(dataset)                  # past every check: an error stays the run's one line
     rows = []
-    for name, run in MODEL_RUNS:
-        given = {k: v for k, v in args.given.items() if k not in run}
-        cfg = config.Config.for_run(args.dataset, run["model"],
-                                    **given, **{k: v for k, v in run.items() if k != "model"})
-        if args.quick:
-            cfg = replace(cfg, epochs=1)
-        problem = config.validate(cfg)
-        if problem:
-            raise models.ModelError(f"{name}: {problem}")
+    for name, cfg in configs.items():
         n_params = models.n_params(cfg)
         print(f"--- {name}: {models.describe(cfg)}, {n_params:,} parameters", flush=True)
         model_rows, _, curves = run_seeds(cfg, dataset, devices, args.threads, args.seeds,
@@ -194,6 +190,21 @@ def compare_models(args, dataset, devices):
         changed = replace_between(args.readme, MODELS_START, MODELS_END, section)
         print(f"{args.readme}: models section {'rewritten' if changed else 'unchanged'}")
     return 0
+
+
+def model_config(name, run, args):
+    """The config of the models table's row `name`: what `run` changes from the defaults of
+    its model, and the flags given. ModelError if it is not a valid config or too large."""
+    given = {k: v for k, v in args.given.items() if k not in run}
+    cfg = config.Config.for_run(args.dataset, run["model"],
+                                **given, **{k: v for k, v in run.items() if k != "model"})
+    if args.quick:
+        cfg = replace(cfg, epochs=1)
+    problem = config.validate(cfg)
+    if problem:
+        raise models.ModelError(f"{name}: {problem}")
+    models.check_memory(cfg)
+    return cfg
 
 
 def read_csv(path):

@@ -22,7 +22,7 @@ import sys
 
 import numpy as np
 
-from cli.run import ERRORS, fail
+from cli.run import ERRORS, fail, warn
 from datasets import picture
 from datasets.catalog import DATASETS, load as load_dataset, to_float
 from storage.atomic import FileError, check_writable, write_text
@@ -157,6 +157,7 @@ def main(argv=None):
             n = len(test.y_test)
             if args.index is not None and not 0 <= args.index < n:
                 parser.error(f"--index must be in 0..{n - 1}, got {args.index}")
+            warn(test)
             index = args.index if args.index is not None else \
                 int(np.random.default_rng(args.seed).integers(n))
             x, label, title = test.x_test[index], int(test.y_test[index]), f"test image {index}"

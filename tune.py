@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cli.run import ERRORS, fail
+from cli.run import ERRORS, fail, warn
 from datasets.catalog import DATASETS, load as load_dataset
 from report.tuning_table import markers, tuning_section
 from storage.atomic import FileError, replace_between, write_text
@@ -81,6 +81,7 @@ def run_candidates(args, candidates, val_size, reach):
     threads = len(os.sched_getaffinity(0))
     base = Config(dataset=args.dataset, model=args.model, val_size=val_size, **PLAIN)
     dataset = load_dataset(args.dataset, args.data_dir, base.dtype, val_size)
+    warn(dataset)
     twin = load_twin(args.twin, "cpu", threads)
     rows = []
     for i in args.only or range(len(candidates)):

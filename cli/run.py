@@ -28,6 +28,13 @@ from twins.base import TwinError
 ERRORS = (RunError, DataError, FileError, models.ModelError, TwinError)
 
 
+def warn(dataset):
+    """Print the data set's warning (e.g. its files are not the official ones), if any, on
+    stderr: once, where the command goes on past its own checks."""
+    if dataset.warning:
+        print(dataset.warning, file=sys.stderr)
+
+
 def fail(message, code=1):
     """Print `message` as the command's one-line error; return the exit code."""
     print(f"{os.path.basename(sys.argv[0])}: error: {message}", file=sys.stderr)
@@ -57,8 +64,6 @@ def run(parser, cfg, args, twin_name):
                        "total)")
         cfg = saved
     dataset = load_dataset(cfg.dataset, args.data_dir, cfg.dtype, cfg.val_size)
-    if getattr(dataset, "warning", None):
-        print(dataset.warning, file=sys.stderr)
     if cfg.batch_size > len(dataset.y_train):
         parser.error(f"--batch-size {cfg.batch_size} is larger than the "
                      f"{len(dataset.y_train)} training images")
@@ -76,6 +81,7 @@ def run(parser, cfg, args, twin_name):
                        f"epochs; give --epochs above {cfg.epochs} to train on")
     twin = load_twin(twin_name, args.device, args.threads)
     model = models.build(twin, cfg, params)
+    warn(dataset)
     if args.eval:
         loss, acc = loop.evaluate(twin, model, twin.asarray(dataset.x_test),
                                   twin.asarray(dataset.y_test))

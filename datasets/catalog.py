@@ -28,7 +28,8 @@ class Spec:
     classes: tuple           # class names, index = class id
     read: Callable = field(repr=False)
     # read(data_dir, allow_download) -> (train images (N, H, W) uint8, labels (N,),
-    #                                    test images, test labels, folder or None)
+    #                                    test images, test labels, folder or None, warning)
+    # warning: "" or one line the command prints if it goes on (e.g. unofficial MNIST files)
     ink_box: int = 0         # a picture's ink is scaled into this square (picture.py); 0: the
                              # whole picture is resized to image_shape
 
@@ -51,11 +52,14 @@ class Dataset:
     y_test: np.ndarray   # (N_test,)
     folder: Path         # where the files were found (None for a generated set)
     spec: Spec
+    warning: str = ""    # one line for stderr, e.g. the files are not the official ones; "" if
+                         # none. Carried, not printed: a command prints it only if it goes on
 
     def head(self, n_train, n_test=None):
         """The first n_train training (and n_test test) images only; views, no copies."""
         return Dataset(self.x_train[:n_train], self.y_train[:n_train], self.x_val, self.y_val,
-                       self.x_test[:n_test], self.y_test[:n_test], self.folder, self.spec)
+                       self.x_test[:n_test], self.y_test[:n_test], self.folder, self.spec,
+                       self.warning)
 
     @property
     def source(self):
@@ -71,7 +75,7 @@ def load(name="mnist", data_dir=None, dtype="float32", val_size=0, allow_downloa
     val_size > 0 holds out the *last* val_size training images as a validation set, the same
     ones whatever the seed, so hyperparameters can be chosen without looking at the test set."""
     spec = DATASETS[name]
-    x_train, y_train, x_test, y_test, folder = spec.read(data_dir, allow_download)
+    x_train, y_train, x_test, y_test, folder, warning = spec.read(data_dir, allow_download)
     for xs, ys, split in ((x_train, y_train, "train"), (x_test, y_test, "test")):
         if len(xs) != len(ys):
             raise DataError(f"{folder}: {split} images hold {len(xs)} items "
@@ -84,7 +88,7 @@ def load(name="mnist", data_dir=None, dtype="float32", val_size=0, allow_downloa
     n = len(x_train) - val_size
     return Dataset(to_float(x_train[:n], dtype), y_train[:n].astype(np.int64),
                    to_float(x_train[n:], dtype), y_train[n:].astype(np.int64),
-                   to_float(x_test, dtype), y_test.astype(np.int64), folder, spec)
+                   to_float(x_test, dtype), y_test.astype(np.int64), folder, spec, warning)
 
 
 def to_float(images, dtype="float32"):
@@ -102,26 +106,35 @@ def batch_order(n, batch_size, seed, epoch):
     return [perm[i:i + batch_size] for i in range(0, n, batch_size)]
 
 
-# --- the other sources, imported when asked for (pandas is slow to import) -----------------
+# --- the readers: IDX sets checked against their official files; the other sources imported
+# when asked for (pandas is slow to import) -------------------------------------------------
+
+def read_mnist(data_dir, allow_download):
+    return idx.read_idx_set(idx.MNIST, data_dir, allow_download)
+
+
+def read_fashion_mnist(data_dir, allow_download):
+    return idx.read_idx_set(idx.FASHION_MNIST, data_dir, allow_download)
+
 
 def read_kaggle(data_dir, allow_download):
     from datasets import kaggle
-    return kaggle.read_labelled(data_dir)
+    return (*kaggle.read_labelled(data_dir), "")
 
 
 def read_lines(data_dir, allow_download):
     if data_dir is not None:
         raise DataError("--dataset lines is generated from its seed; it takes no --data-dir")
     from datasets import lines
-    return lines.generate()
+    return (*lines.generate(), "")
 
 
 DIGITS = tuple(str(d) for d in range(10))
 DATASETS = {spec.name: spec for spec in (
-    Spec("mnist", "MNIST", (28, 28), DIGITS, idx.read_mnist, ink_box=20),
+    Spec("mnist", "MNIST", (28, 28), DIGITS, read_mnist, ink_box=20),
     Spec("fashion-mnist", "Fashion-MNIST", (28, 28),
          ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
-          "Bag", "Ankle boot"), idx.read_fashion_mnist, ink_box=28),    # items fill the field
+          "Bag", "Ankle boot"), read_fashion_mnist, ink_box=28),    # items fill the field
     Spec("kaggle", "Kaggle Digit Recognizer", (28, 28), DIGITS, read_kaggle, ink_box=20),
     Spec("lines", "lines", (16, 16), ("horizontal", "vertical"), read_lines),
 )}
