@@ -18,9 +18,8 @@ from datasets.base import DataError
 from datasets.catalog import load as load_dataset
 from storage.atomic import FileError, write_json
 from training import diagnosis, loop, models, weights_file
-from training.config import Config
 from training.schedule import total_steps_of
-from training.start import RunError, initial_params, resumed, structure_of
+from training.start import RunError, initial_params, resumed
 from twins import load_twin
 from twins.base import TwinError
 

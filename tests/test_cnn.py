@@ -1,7 +1,6 @@
 """The CNN twins: the whole NumPy CNN against autograd, and both trained side by side."""
 import numpy as np
 import pytest
-import torch
 
 from conftest import rel_err
 from helpers import NP, TORCH

@@ -6,11 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from datasets import catalog, idx
-from datasets.base import DataError
-from training import weights_file
 import mlp_np
+from datasets import catalog
 from helpers import NP, write_mnist
+from training import weights_file
 from test_cli import TINY, run
 
 SCRIPTS = ["main_np.py", "main_torch.py"]
