@@ -94,16 +94,16 @@ class Mirror:
         self.server.server_close()
 
 
-def interrupt(args, cwd, when):
-    """Run `python *args`, press Ctrl-C (SIGINT) once a line of its output contains `when`;
-    (exit code, stdout, stderr)."""
+def interrupt(args, cwd, when, sig=signal.SIGINT):
+    """Run `python *args`, send it `sig` (Ctrl-C's SIGINT unless another) once a line of its
+    output contains `when`; (exit code, stdout, stderr)."""
     proc = subprocess.Popen([sys.executable, *args], cwd=cwd, text=True, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=dict(os.environ, PYTHONUNBUFFERED="1"))
     seen = []
     for line in proc.stdout:
         seen.append(line)
         if when in line:
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(sig)
             break
     out, err = proc.communicate(timeout=120)
     return proc.returncode, "".join(seen) + out, err
