@@ -31,6 +31,7 @@ from pathlib import Path
 
 from benchmarks import cnn_step, kaggle_csv, mlp_step
 from cli.run import ERRORS, fail
+from storage.atomic import FileError, check_markers, check_writable
 from storage.paths import DOCS, LEARNING_CURVES, README
 from training.config import MODELS, OPTIMIZERS
 from twins import load_twin
@@ -65,6 +66,14 @@ def parse(argv=None):
         if min(values if isinstance(values, list) else [values]) < 1:
             parser.error(f"--{name} must be positive")
     args.out = Path(args.out)
+    benchmark = kaggle_csv if args.kaggle_csv else cnn_step if args.model == "cnn" else mlp_step
+    try:                                          # before the benchmark, not after
+        args.out.mkdir(parents=True, exist_ok=True)
+        check_writable(args.out / "bench.csv")
+        if not args.no_readme:
+            check_markers(args.readme, *benchmark.MARKERS)
+    except (OSError, FileError) as e:
+        parser.error(f"{getattr(e, 'strerror', None) or e}")
     return args
 
 

@@ -41,7 +41,8 @@ from report.machine import machine_line
 from report.models_table import MODELS_END, MODELS_START, models_section
 from report.results_tables import (DATASETS_END, DATASETS_START, END, START, all_results,
                                    datasets_section, results_section)
-from storage.atomic import FileError, check_writable, replace_between, write_text
+from storage.atomic import (FileError, check_markers, check_writable, replace_between,
+                            write_text)
 from storage.paths import README, results_folder
 from training import config, loop, models
 from training.defaults import MODEL_RUNS
@@ -55,8 +56,8 @@ QUICK_TRAIN, QUICK_TEST = 5000, 2000
 
 def parse(argv=None):
     parser = add_run_flags(config.build_parser(__doc__.splitlines()[0]), weights=False)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
-                        help="one comparison per seed (the curves show the first)")
+    parser.add_argument("--seeds", type=int, nargs="+",
+                        help="one comparison per seed (the curves show the first; default 0 1 2)")
     parser.add_argument("--quick", action="store_true",
                         help=f"{QUICK_TRAIN} training images, 1 epoch, 1 seed; "
                              "into a temporary folder, README untouched")
@@ -74,6 +75,14 @@ def parse(argv=None):
     args = parser.parse_args(argv)
     cfg = config.config_from_args(parser, args)
     args.given = config.given_values(args)
+    if args.from_results:
+        ignored = [config.flag(k) for k in args.given] + [
+            flag for flag, on in (("--seeds", args.seeds), ("--quick", args.quick),
+                                  ("--no-readme", args.no_readme)) if on]
+        if ignored:
+            parser.error(f"--from-results rewrites the README from the results in --out, which "
+                         f"decide the run: {', '.join(ignored)} would do nothing")
+    args.seeds = args.seeds or [0, 1, 2]
     if args.quick:
         cfg = replace(cfg, epochs=1)
         args.seeds = args.seeds[:1]
@@ -86,7 +95,20 @@ def parse(argv=None):
         check_writable(args.out / "results.csv")
     except (OSError, FileError) as e:
         parser.error(f"--out: {getattr(e, 'strerror', None) or e}")
+    if not args.no_readme or args.from_results:          # before hours of training, not after
+        try:
+            for start, end in readme_sections(cfg, args):
+                check_markers(args.readme, start, end)
+        except FileError as e:
+            parser.error(f"--readme: {e}")
     return parser, cfg, args
+
+
+def readme_sections(cfg, args):
+    """The (start, end) markers of the README sections this run rewrites."""
+    if args.models:
+        return [(MODELS_START, MODELS_END)]
+    return ([(START, END)] if cfg.dataset == "mnist" else []) + [(DATASETS_START, DATASETS_END)]
 
 
 def default_out(cfg, quick):

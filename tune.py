@@ -23,7 +23,8 @@ import pandas as pd
 from cli.run import ERRORS, fail, warn
 from datasets.catalog import DATASETS, load as load_dataset
 from report.tuning_table import markers, tuning_section
-from storage.atomic import FileError, replace_between, write_text
+from storage.atomic import (FileError, check_markers, check_writable, replace_between,
+                            write_text)
 from storage.paths import DOCS, results_folder
 from training import loop, models
 from training.config import MODELS, Config
@@ -51,11 +52,25 @@ def parse(argv=None):
     if (args.dataset, args.model) not in SEARCHES:
         parser.error(f"no search for --model {args.model} on {args.dataset}; there are "
                      + ", ".join(f"{m} on {d}" for d, m in SEARCHES))
+    if args.from_table:
+        ignored = [f"--{f.replace('_', '-')}" for f in ("only", "data_dir", "no_readme")
+                   if getattr(args, f)] + (["--twin"] if args.twin != "numpy" else [])
+        if ignored:
+            parser.error(f"--from-table rewrites the section from the table, which decides "
+                         f"it: {', '.join(ignored)} would do nothing")
     candidates, _, _ = SEARCHES[args.dataset, args.model]
     if any(not 0 <= i < len(candidates) for i in args.only or ()):
         parser.error(f"--only takes candidates 0..{len(candidates) - 1}")
     name = "tuning.csv" if args.model == "mlp" else f"tuning-{args.model}.csv"
     args.out = Path(args.out or results_folder(args.dataset) / name)
+    try:                                          # before hours of training, not after
+        if not args.from_table:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            check_writable(args.out)
+        if not args.no_readme or args.from_table:
+            check_markers(args.readme, *markers(args.dataset, args.model))
+    except (OSError, FileError) as e:
+        parser.error(f"{getattr(e, 'strerror', None) or e}")
     return args
 
 
@@ -77,7 +92,6 @@ def main(argv=None):
 def run_candidates(args, candidates, val_size, reach):
     """Train each candidate asked for on the data set less its validation split; write and
     return the table, keeping the rows of candidates not run this time."""
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     threads = len(os.sched_getaffinity(0))
     base = Config(dataset=args.dataset, model=args.model, val_size=val_size, **PLAIN)
     dataset = load_dataset(args.dataset, args.data_dir, base.dtype, val_size)

@@ -19,6 +19,7 @@ from training.config import Config
 from twins import load_twin
 
 CNN_START, CNN_END = "<!-- bench-cnn:start -->", "<!-- bench-cnn:end -->"
+MARKERS = (CNN_START, CNN_END)
 
 
 def cnn_products(cfg, batch):

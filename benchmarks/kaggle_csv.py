@@ -13,6 +13,7 @@ from report.machine import machine_line
 from storage.atomic import replace_between, write_text
 
 CSV_START, CSV_END = "<!-- bench-csv:start -->", "<!-- bench-csv:end -->"
+MARKERS = (CSV_START, CSV_END)
 
 
 def run(args):

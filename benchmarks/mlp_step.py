@@ -16,6 +16,7 @@ from report.machine import machine_line
 from storage.atomic import replace_between, write_text
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+MARKERS = (START, END)
 
 
 def step_flops(sizes, batch):

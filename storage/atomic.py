@@ -94,13 +94,23 @@ def check_writable(path):
         raise FileError(f"cannot write {path}: folder {folder} is not writable")
 
 
+def check_markers(path, start, end):
+    """The text of `path`; FileError unless it holds one marker `start` followed by one `end`,
+    so that the section between them can be replaced (checked before a run, not after)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise FileError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}")
+    if text.count(start) != 1 or text.count(end) != 1 or text.index(start) > text.index(end):
+        raise FileError(f"{path} must hold one {start} line followed by one {end} line")
+    return text
+
+
 def replace_between(path, start, end, section):
     """Replace the lines from marker `start` to marker `end` (both included) with `section`,
     atomically; nothing outside them changes. True if the file changed."""
-    path = Path(path)
-    text = path.read_text()
-    if text.count(start) != 1 or text.count(end) != 1 or text.index(start) > text.index(end):
-        raise FileError(f"{path} must hold one {start} line followed by one {end} line")
+    text = check_markers(path, start, end)
     before, rest = text.split(start)
     new = before + section + rest.split(end, 1)[1]
     if new != text:

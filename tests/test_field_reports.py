@@ -253,3 +253,26 @@ def test_the_epoch_line_shows_like_with_like_and_labels_the_objective(tiny, tmp_
     assert f"objective {epoch['train_loss']:.4f} (mean step loss, label-smoothed 0.1)" in line
     r = run("main_torch.py", *TINY, "--label-smoothing", "0", "--data-dir", str(tiny))
     assert "(mean step loss)" in r.stdout and "label-smoothed" not in r.stdout
+
+
+@pytest.mark.parametrize("script,args", [
+    ("compare.py", ["--hidden", "8", "--epochs", "1"]),
+    ("tune.py", ["--dataset", "lines", "--only", "0"]),
+    ("bench.py", ["--widths", "8", "--batches", "8", "--repeats", "1"]),
+])
+def test_a_readme_without_its_markers_is_refused_before_the_run(tmp_path, script, args):
+    """The page a command rewrites is checked before hours of work, not after them."""
+    page = tmp_path / "README.md"
+    page.write_text("no markers here\n")
+    r = run(script, *args, "--readme", str(page))
+    assert r.returncode == 2 and f"{page} must hold one <!--" in r.stderr, r.stderr
+    assert "epoch" not in r.stdout and page.read_text() == "no markers here\n"
+
+
+@pytest.mark.parametrize("script,args,ignored", [
+    ("compare.py", ["--from-results", "--epochs", "5", "--seeds", "3"], "--epochs, --seeds"),
+    ("tune.py", ["--from-table", "--only", "1"], "--only"),
+])
+def test_flags_a_file_decides_are_refused_not_ignored(script, args, ignored):
+    r = run(script, *args)
+    assert r.returncode == 2 and f"{ignored} would do nothing" in r.stderr, r.stderr
