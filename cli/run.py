@@ -135,7 +135,8 @@ def train_and_save(twin, model, dataset, cfg, args, resume, total_steps):
     return 0
 
 
-STRUCTURE = ("model", "hidden", "channels", "kernel", "padding", "stride", "pool", "loss")
+STRUCTURE = ("model", "hidden", "channels", "kernel", "padding", "stride", "pool", "loss",
+             "batch_norm", "activation")
 
 
 def saved_config(cfg, twin):

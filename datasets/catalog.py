@@ -106,6 +106,21 @@ def batch_order(n, batch_size, seed, epoch):
     return [perm[i:i + batch_size] for i in range(0, n, batch_size)]
 
 
+# The random streams of a step beside its batch, each a pure function of (seed, epoch, step):
+# both twins, in any process, resumed or not, draw the same numbers.
+DROPOUT_STREAM, AUGMENT_STREAM = 1, 2
+
+
+def dropout_masks(widths, batch, p, seed, epoch, step, dtype="float32"):
+    """The dropout masks of one step (0-based within its epoch): one (batch, width) array per
+    dropout layer, 0 for a dropped unit and 1 / (1 - p) for a kept one (inverted dropout), one
+    row per image whichever twin applies it. torch's nn.Dropout draws from torch's own
+    generator, which the NumPy twin cannot reproduce, so both twins take these."""
+    rng = np.random.default_rng([seed, epoch, step, DROPOUT_STREAM])
+    return [(rng.random((batch, width)) >= p).astype(dtype) / np.asarray(1 - p, dtype)
+            for width in widths]
+
+
 # --- the readers: IDX sets checked against their official files; the other sources imported
 # when asked for (pandas is slow to import) -------------------------------------------------
 

@@ -1,16 +1,20 @@
 """A convolutional network written by hand in NumPy, from the layers of nets/layers_np.py and,
-after the convolutions, the MLP of mlp_np.py as its head.
+after the convolutions, the MLP of nets/dense_np.py as its head.
 
-    image -> [conv k x k -> max-pool -> ReLU] per convolution -> flatten -> ReLU MLP -> logits
+    image -> [conv k x k -> [batch norm] -> max-pool -> activation] per convolution -> flatten
+          -> [dropout] -> MLP (activation, [batch norm], [dropout]) -> logits
 
-Max-pool then ReLU is LeNet's ReLU then max-pool on a quarter of the pixels: the same outputs,
-as ReLU and the maximum commute, and the same gradients (a window whose maximum is positive
-sends its gradient to the same first maximum either way; any other window sends none), which
-tests/test_cnn.py checks against torch, ties included.
+Max-pool then the activation is LeNet's activation then max-pool on a quarter of the pixels:
+the same outputs, as every activation here is non-decreasing and so commutes with the maximum,
+and the same gradients (for ReLU: a window whose maximum is positive sends its gradient to the
+same first maximum either way; any other window sends none), which tests/test_cnn.py checks
+against torch, ties included. Batch norm comes before the pooling, on every position of the
+convolution's output, as in conv -> batch norm -> ReLU -> pool.
 
 The weights contract, as the MLP's and read by cnn_torch.py alike:
     C_j   (c_j, c_{j-1}, k, k)   the kernels of convolution j (c_0 = 1, the grey image)
     c_j   (c_j,)                 their biases
+    cbn{j}_*                     batch norm after convolution j, as torch's nn.BatchNorm2d
     W_i   (n_i, n_{i-1})         the fully connected layers, W_1 taking the flattened
     b_i   (n_i,)                 (c_n, H_n, W_n) activations in torch's order
 Shapes for a batch of B images of H x W pixels: x (B, H W) as the data sets give them, y (B,),
@@ -18,44 +22,80 @@ logits (B, classes). Inside, images are (C, H, W, B) (see nets/layers_np.py).
 """
 import numpy as np
 
-from mlp_np import MLP, relu_backward, relu_forward
-from nets.layers_np import (conv2d_backward, conv2d_forward, flatten_backward, flatten_forward,
-                            maxpool2d_backward, maxpool2d_forward)
-from nets.shapes import count_layers
+from nets.dense_np import Dense, normalise
+from nets.layers_np import (ACTIVATIONS, batchnorm_backward, batchnorm_forward,
+                            conv2d_backward, conv2d_forward, dropout_backward, dropout_forward,
+                            flatten_backward, flatten_forward, maxpool2d_backward,
+                            maxpool2d_forward)
+from nets.shapes import bn_names, count_layers, head_part
 
 
 class CNN:
-    """The network of params (see init_params) and arch (nets.shapes.Arch), trained with the
-    loss called `loss` (nets.layers_np.LOSSES). Computes with the arrays it is given."""
+    """The network of params (trained; see init_params), buffers (batch norm's statistics) and
+    arch (nets.shapes.Arch), with the activation called `activation` and dropout of rate
+    `dropout` on the flattened features and the head's hidden layers; trained with the loss
+    called `loss` (nets.layers_np.LOSSES). Computes with the arrays it is given; `training`
+    as nets.dense_np.Dense's."""
 
-    def __init__(self, params, arch, loss="ce"):
-        self.params, self.arch, self.loss = params, arch, loss
+    def __init__(self, params, arch, loss="ce", buffers=None, activation="relu", dropout=0.0):
+        self.params, self.buffers, self.arch, self.loss = params, buffers or {}, arch, loss
+        self.activation, self.dropout = activation, dropout
         self.n_convs, _ = count_layers(params)
-        self.head = MLP({k: v for k, v in params.items() if k[0] in "Wb"}, loss)
+        self.norms = {j: bn_names(f"cbn{j}") for j in range(1, self.n_convs + 1)
+                      if f"cbn{j}_weight" in params}
+        self.head = Dense(head_part(params), head_part(self.buffers), loss, activation, dropout)
+        flat = params["W1"].shape[1]
+        self.dropout_widths = [flat, *self.head.dropout_widths] if dropout else []
+        self.training = False
 
-    def forward(self, x):
-        """x (B, H W) -> logits (B, classes), caches (for backward)."""
+    @property
+    def training(self):
+        return self._training
+
+    @training.setter
+    def training(self, on):
+        self._training = self.head.training = on
+
+    def forward(self, x, masks=None):
+        """x (B, H W) -> logits (B, classes), caches (for backward). masks: dropout masks
+        (datasets.catalog.dropout_masks) for the flattened features and each hidden layer."""
+        act_forward, _ = ACTIVATIONS[self.activation]
+        masks = masks if self.training and self.dropout else None
         a = np.ascontiguousarray(x.T)             # (H W, B): the batch last
         a = a.reshape(1, *self.arch.image, -1)    # (1, H, W, B): one grey channel, a view
         conv_caches = []
         for j in range(1, self.n_convs + 1):
             a, conv = conv2d_forward(a, self.params[f"C{j}"], self.params[f"c{j}"],
                                      self.arch.stride[j - 1], self.arch.padding[j - 1])
+            norm = None
+            if j in self.norms:
+                a, norm = normalise(self, a, self.norms[j])
             a, pool = maxpool2d_forward(a, self.arch.pool)
-            a, relu = relu_forward(a)             # (c_j, H_j, W_j, B)
-            conv_caches.append((conv, pool, relu))
+            a, act = act_forward(a)               # (c_j, H_j, W_j, B)
+            conv_caches.append((conv, norm, pool, act))
         a, flat_shape = flatten_forward(a)        # (c_n H_n W_n, B), torch's order, a view
-        logits, head_caches = self.head.forward(a.T)          # the head takes rows: a view
-        return logits, (conv_caches, flat_shape, head_caches)
+        drop = None
+        if masks is not None:
+            a, drop = dropout_forward(a, masks[0].T)
+            masks = masks[1:]
+        logits, head_caches = self.head.forward(a.T, masks)   # the head takes rows: a view
+        return logits, (conv_caches, flat_shape, drop, head_caches)
 
     def backward(self, dlogits, caches):
         """dlogits (B, classes) -> ({"C1": dC1, "c1": dc1, ..., "W1": dW1, ...}, None)."""
-        conv_caches, flat_shape, head_caches = caches
+        _, act_backward = ACTIVATIONS[self.activation]
+        conv_caches, flat_shape, drop, head_caches = caches
         grads, da = self.head.backward(dlogits, head_caches, need_dx=True)   # da (B, D)
-        da = flatten_backward(da.T, flat_shape)   # (c_n, H_n, W_n, B)
+        da = da.T
+        if drop is not None:
+            da = dropout_backward(da, drop)
+        da = flatten_backward(da, flat_shape)     # (c_n, H_n, W_n, B)
         for j in range(self.n_convs, 0, -1):
-            conv, pool, relu = conv_caches[j - 1]
-            da = maxpool2d_backward(relu_backward(da, relu), pool)
+            conv, norm, pool, act = conv_caches[j - 1]
+            da = maxpool2d_backward(act_backward(da, act), pool)
+            if norm is not None:
+                names = self.norms[j]
+                da, grads[names["weight"]], grads[names["bias"]] = batchnorm_backward(da, norm)
             da, grads[f"C{j}"], grads[f"c{j}"] = conv2d_backward(da, conv, need_dx=j > 1)
         return grads, None
 

@@ -1,5 +1,6 @@
 """The layers written by hand beyond the MLP's (whose linear, ReLU and cross-entropy are in
-mlp_np.py): convolution, max-pool, flatten, sigmoid, tanh, the squared error. Forward/backward
+mlp_np.py): convolution, max-pool, flatten, batch norm, dropout, sigmoid, tanh, leaky ReLU, the
+squared error. Forward/backward
 pairs as mlp_np's: `*_forward` returns its output and a cache of what the backward pass needs;
 `*_backward(dout, cache)` takes the gradient of the loss with respect to that output and
 returns the gradients with respect to its inputs (and parameters).
@@ -17,7 +18,7 @@ Every array function comes from the array's own module, so CuPy arrays run on th
 """
 import sys
 
-from mlp_np import cross_entropy_backward, cross_entropy_forward
+from mlp_np import cross_entropy_backward, cross_entropy_forward, relu_backward, relu_forward
 from nets.shapes import conv_output
 
 
@@ -164,6 +165,95 @@ def tanh_forward(z):
 def tanh_backward(dt, t):
     """dz = dt (1 - t^2)."""
     return dt * (1 - t * t)
+
+
+LEAKY_SLOPE = 0.01       # torch's F.leaky_relu default
+
+
+def leaky_relu_forward(z):
+    """a = z where z > 0, else 0.01 z (torch's F.leaky_relu): a unit never falls wholly silent."""
+    xp = array_module(z)
+    positive = z > 0
+    return xp.where(positive, z, LEAKY_SLOPE * z), positive
+
+
+def leaky_relu_backward(da, positive):
+    """dz = da where z > 0, else 0.01 da (at z = 0 the slope is 0.01, as torch takes it)."""
+    return array_module(da).where(positive, da, LEAKY_SLOPE * da)
+
+
+# --activation: name -> (forward(z) -> (a, cache), backward(da, cache) -> dz), each elementwise
+ACTIVATIONS = {"relu": (relu_forward, relu_backward),
+               "sigmoid": (sigmoid_forward, sigmoid_backward),
+               "tanh": (tanh_forward, tanh_backward),
+               "leaky_relu": (leaky_relu_forward, leaky_relu_backward)}
+
+
+# --- regularisers ---------------------------------------------------------------------------
+
+def batchnorm_forward(x, gamma, beta, running_mean, running_var, training, momentum=0.1,
+                      eps=1e-5):
+    """Batch normalisation of each feature (a dense layer's unit, a convolution's channel), as
+    torch's nn.BatchNorm1d / nn.BatchNorm2d (Ioffe & Szegedy, 2015).
+    x (C, B) or (C, H, W, B), gamma, beta, running_mean, running_var (C,) -> out, x's shape.
+
+    Training: each feature is normalised by the mean and the biased variance of its N values in
+    the batch (N = B, or H W B), then scaled and shifted: out = gamma (x - mean) / sqrt(var +
+    eps) + beta; the running statistics move towards the batch's, in place, as torch's do:
+    running <- (1 - momentum) running + momentum batch, the variance's unbiased (N / (N - 1)).
+    Evaluation: the running statistics instead. ValueError (torch's words) if training sees one
+    value per feature."""
+    xp = array_module(x)
+    axes, shape = tuple(range(1, x.ndim)), (-1,) + (1,) * (x.ndim - 1)
+    if training:
+        n = x.size // x.shape[0]
+        if n < 2:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                             f"size {(x.shape[-1], x.shape[0], *x.shape[1:-1])}")
+        mean = x.mean(axis=axes)                              # (C,)
+        centred = x - mean.reshape(shape)                     # x's shape
+        var = (centred * centred).mean(axis=axes)             # (C,), biased
+        running_mean *= 1 - momentum
+        running_mean += momentum * mean
+        running_var *= 1 - momentum
+        running_var += momentum * var * (n / (n - 1))
+    else:
+        centred, var = x - running_mean.reshape(shape), running_var
+    inv_std = 1 / xp.sqrt(var + eps)                          # (C,)
+    xhat = centred * inv_std.reshape(shape)                   # x's shape
+    out = xhat * gamma.reshape(shape) + beta.reshape(shape)
+    return out, (xhat, gamma, inv_std, training)
+
+
+def batchnorm_backward(dout, cache):
+    """dout (x's shape) -> dx (x's shape), dgamma (C,), dbeta (C,).
+
+    Training: the mean and variance depend on every x of the feature, so
+        dx = gamma / (N sqrt(var + eps)) (N dout - sum(dout) - xhat sum(dout xhat))
+    (sums over the feature's N values); evaluation: dx = dout gamma / sqrt(running_var + eps)."""
+    xhat, gamma, inv_std, training = cache
+    axes, shape = tuple(range(1, dout.ndim)), (-1,) + (1,) * (dout.ndim - 1)
+    dbeta = dout.sum(axis=axes)                               # (C,)
+    dgamma = (dout * xhat).sum(axis=axes)                     # (C,)
+    if not training:
+        return dout * (gamma * inv_std).reshape(shape), dgamma, dbeta
+    n = dout.size // dout.shape[0]
+    dx = n * dout - dbeta.reshape(shape) - xhat * dgamma.reshape(shape)
+    dx *= (gamma * inv_std / n).reshape(shape)
+    return dx, dgamma, dbeta
+
+
+def dropout_forward(x, mask):
+    """Inverted dropout with a given mask (Srivastava et al., 2014): out = x * mask, where mask
+    holds 0 for a dropped unit and 1 / (1 - p) for a kept one, so that nothing changes in
+    evaluation (no mask: the identity). x and mask of one shape. The mask comes from the run's
+    seed (datasets.catalog.dropout_masks), so both twins drop the same units."""
+    return x * mask, mask
+
+
+def dropout_backward(dout, mask):
+    """dx = dout * mask: a dropped unit passes no gradient back."""
+    return dout * mask
 
 
 def mse_forward(out, y, smoothing=0.0):

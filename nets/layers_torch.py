@@ -1,5 +1,6 @@
 """The torch counterparts of nets/layers_np.py that torch does not name as they are used here:
 the squared error against smoothed one-hot targets, and the table of losses by --loss name."""
+import torch
 import torch.nn.functional as F
 
 from mlp_torch import cross_entropy
@@ -15,3 +16,28 @@ def mse(out, y, smoothing=0.0):
 
 # --loss: name -> loss(out, y, smoothing), as layers_np.LOSSES
 LOSSES = {"ce": cross_entropy, "mse": mse}
+
+
+# --activation: name -> the elementwise function, as layers_np.ACTIVATIONS
+ACTIVATIONS = {"relu": F.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
+               "leaky_relu": F.leaky_relu}
+
+
+@torch.no_grad()
+def batch_norm_layer(kind, params, buffers, names):
+    """nn.BatchNorm1d or nn.BatchNorm2d (`kind`) holding copies of the weight, bias and running
+    statistics called `names` (nets.shapes.bn_names) in params and buffers (tensors)."""
+    weight = params[names["weight"]]
+    norm = kind(len(weight), dtype=weight.dtype, device=weight.device)
+    norm.weight.copy_(weight)
+    norm.bias.copy_(params[names["bias"]])
+    for part in ("running_mean", "running_var", "num_batches_tracked"):
+        getattr(norm, part).copy_(buffers[names[part]])
+    return norm
+
+
+def batch_norm_tensors(norm, names, buffers=False):
+    """{name: tensor} of nn.BatchNorm's weight and bias, or (buffers=True) its statistics."""
+    parts = ("running_mean", "running_var", "num_batches_tracked") if buffers else ("weight",
+                                                                                    "bias")
+    return {names[part]: getattr(norm, part) for part in parts}

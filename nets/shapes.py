@@ -14,6 +14,39 @@ def count_layers(params):
             sum(1 for k in params if k.startswith("W")))
 
 
+# Batch norm after fully connected layer i is bn{i}_*, after convolution j cbn{j}_*: torch's
+# nn.BatchNorm1d/2d names, prefixed. weight and bias are trained; the rest are buffers.
+BN_PARAMS = ("weight", "bias")
+BN_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+
+
+def bn_names(prefix):
+    """{part: key} of the batch norm called `prefix` (e.g. "bn1", "cbn2")."""
+    return {part: f"{prefix}_{part}" for part in BN_PARAMS + BN_BUFFERS}
+
+
+def is_buffer(name):
+    """A weights-file key that is state, not a trained parameter (batch norm's statistics)."""
+    return name.endswith(BN_BUFFERS)
+
+
+def split_buffers(arrays):
+    """({trained parameters}, {buffers}) of a weights dict."""
+    return ({k: v for k, v in arrays.items() if not is_buffer(k)},
+            {k: v for k, v in arrays.items() if is_buffer(k)})
+
+
+def head_part(arrays):
+    """The fully connected layers' keys of a CNN's weights (W_i, b_i, bn{i}_*), which form its
+    MLP head; the rest are the convolutions' (C_j, c_j, cbn{j}_*)."""
+    return {k: v for k, v in arrays.items() if k[0] in "Wb"}
+
+
+def cast(arrays, dtype):
+    """The floating arrays as `dtype` (copies); batch norm's integer count as it is."""
+    return {k: v.astype(dtype) if v.dtype.kind == "f" else v.copy() for k, v in arrays.items()}
+
+
 @dataclass(frozen=True)
 class Arch:
     """What the weights do not say about a CNN: the image and how each convolution moves."""

@@ -14,14 +14,15 @@ LAYERS = [
     {"storage"},
     {"mlp_np", "mlp_torch", "datasets"},
     {"nets"},
-    {"twins"},
+    {"twins", "checks"},
     {"training"},
     {"report"},
     {"benchmarks", "cli"},
-    {"main_np", "main_torch", "compare", "bench", "tune", "predict"},
+    {"main_np", "main_torch", "compare", "bench", "tune", "predict", "gradcheck"},
 ]
 # The NumPy side: what main_np.py runs on. None of it may need torch.
-NUMPY_SIDE = ["mlp_np", "nets.shapes", "nets.layers_np", "nets.cnn_np", "twins", "twins.threads",
+NUMPY_SIDE = ["mlp_np", "nets.shapes", "nets.layers_np", "nets.dense_np", "nets.cnn_np", "twins",
+              "twins.base", "twins.threads",
               "twins.optim_np", "twins.numpy_twin", "datasets.base", "datasets.catalog",
               "datasets.idx", "datasets.kaggle", "datasets.lines", "datasets.picture",
               "storage.paths", "storage.atomic", "training.config", "training.defaults",

@@ -19,6 +19,8 @@ SCHEDULES = ("constant", "cosine")
 DTYPES = ("float32", "float64")
 MODELS = ("mlp", "cnn")
 LOSSES = ("ce", "mse")
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu")
+OUTPUT_INITS = ("he", "zero")
 
 
 # --- bounds: (holds(value), what the value must be); False for NaN, as every comparison is ----
@@ -53,6 +55,16 @@ class Config:
     loss: str = _opt("ce", "training loss: ce (softmax cross-entropy) or mse (squared error "
                            "against the one-hot targets, as the single-neuron perceptron of "
                            "--hidden 1 --loss mse)", choices=LOSSES)
+    activation: str = _opt("relu", "the hidden layers' (and convolutions') activation",
+                           choices=ACTIVATIONS)
+    batch_norm: bool = _opt(False, "batch norm after every hidden layer and convolution "
+                                   "(torch's nn.BatchNorm1d/2d: batch statistics in training, "
+                                   "running ones in evaluation)", action="store_true")
+    dropout: float = _opt(0.0, "dropout rate of every hidden layer (and of a CNN's flattened "
+                               "features); the masks come from --seed, the same for both twins",
+                          (FRACTION,))
+    output_init: str = _opt("he", "the last layer's initial weights: he, or zero (keeps a "
+                                  "single hidden unit alive: --hidden 1)", choices=OUTPUT_INITS)
     channels: tuple = _opt((6, 16), "--model cnn: output channels of each convolution",
                            (EACH_AT_LEAST_1,), nargs="+", type=int)
     kernel: int = _opt(5, "--model cnn: kernel size (k x k) of every convolution", (AT_LEAST_1,))
@@ -84,6 +96,9 @@ class Config:
                       (FRACTION,))
     seed: int = _opt(0, "seed of the initial weights and of the batch order")
     dtype: str = _opt("float32", "floating-point type of data, weights and maths", choices=DTYPES)
+    augment: bool = _opt(False, "random shifts, rotations and scalings of every training image, "
+                                "drawn from --seed per epoch and step (datasets/augment.py)",
+                         action="store_true")
     val_size: int = _opt(0, "hold out the last N training images as a validation set "
                             "(for choosing hyperparameters without the test set)",
                          (NOT_NEGATIVE,))
@@ -138,7 +153,8 @@ def build_parser(description):
     parser = argparse.ArgumentParser(description=description)
     for f in fields(Config):
         kw = {k: v for k, v in f.metadata.items() if k not in ("bounds", "subject")}
-        kw.setdefault("type", type(f.default))
+        if "action" not in kw:
+            kw.setdefault("type", type(f.default))
         kw["help"] += f" (default: {_shown(f.default)}" + "".join(
             f"; {'/'.join(n for n in key if n != '*')}: {_shown(d[f.name])}"
             for key, d in DEFAULTS.items() if f.name in d) + ")"

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import numpy as np
 from tqdm import tqdm
 
-from datasets.catalog import batch_order
+from datasets.catalog import batch_order, dropout_masks
 from nets.layers_np import LOSSES
 from training.models import EVAL_BATCH
 from training.schedule import EMA_EVERY, ema_decay_at, lr_at, total_steps_of
@@ -161,6 +161,7 @@ class Run:
     def __init__(self, twin, model, data, cfg, label, resume=None):
         self.twin, self.model, self.cfg = twin, model, cfg
         self.held_out = "val" if cfg.val_size else "test"
+        self.data = data
         self.x_train, self.y_train = twin.asarray(data.x_train), twin.asarray(data.y_train)
         x_eval, y_eval = (data.x_val, data.y_val) if cfg.val_size else (data.x_test, data.y_test)
         self.x_eval, self.y_eval = twin.asarray(x_eval), twin.asarray(y_eval)
@@ -196,12 +197,24 @@ class Run:
 
     def train_step(self, idx, epoch):
         """One step on the images idx (NumPy indices): the learning rate of this step, the
-        twin's step, the weight average every EMA_EVERY steps."""
+        twin's step (on augmented images, with dropout masks, where cfg asks: both drawn from
+        the seed, the epoch and the step), the weight average every EMA_EVERY steps."""
         twin, cfg = self.twin, self.cfg
         twin.set_lr(self.optimizer, lr_at(cfg, self.step, self.total_steps))
-        idx = twin.asarray(idx)
-        loss = float(twin.train_step(self.model, self.x_train[idx], self.y_train[idx],
-                                     self.optimizer, cfg.label_smoothing))
+        in_epoch = self.step - (epoch - 1) * self.steps_per_epoch
+        if cfg.augment:
+            from datasets.augment import augment, rng_for
+            x = twin.asarray(augment(self.data.x_train[idx], self.data.spec.image_shape,
+                                     rng_for(cfg.seed, epoch, in_epoch)))
+        else:
+            x = self.x_train[twin.asarray(idx)]
+        masks = None
+        if cfg.dropout:
+            masks = [twin.asarray(m) for m in dropout_masks(
+                self.model.dropout_widths, len(idx), cfg.dropout, cfg.seed, epoch, in_epoch,
+                cfg.dtype)]
+        loss = float(twin.train_step(self.model, x, self.y_train[twin.asarray(idx)],
+                                     self.optimizer, cfg.label_smoothing, masks))
         if not math.isfinite(loss):
             raise Diverged(f"the loss became {loss} at step {self.step + 1} (epoch {epoch})")
         if self.average and (self.step + 1) % EMA_EVERY == 0:

@@ -7,7 +7,8 @@ description, and the memory training them needs. Imports no twin: a twin is pass
 import mlp_np
 from datasets.catalog import DATASETS
 from nets import cnn_np
-from nets.shapes import Arch
+from nets.dense_np import with_batch_norm
+from nets.shapes import Arch, count_layers
 
 EVAL_BATCH = 10_000        # images per forward pass when scoring (memory_needed counts it)
 
@@ -29,25 +30,36 @@ def init_params(cfg, seed=None, dtype=None):
     seed, dtype = cfg.seed if seed is None else seed, dtype or cfg.dtype
     check_memory(cfg)
     if cfg.model == "cnn":
-        return cnn_np.init_params(arch(cfg), cfg.channels, cfg.kernel, cfg.hidden,
-                                  DATASETS[cfg.dataset].n_classes, seed, dtype)
-    return mlp_np.init_params(cfg.sizes(), seed, dtype)
+        params = cnn_np.init_params(arch(cfg), cfg.channels, cfg.kernel, cfg.hidden,
+                                    DATASETS[cfg.dataset].n_classes, seed, dtype)
+    else:
+        params = mlp_np.init_params(cfg.sizes(), seed, dtype)
+    if cfg.output_init == "zero":        # the output layer learns first, then the hidden units
+        params[f"W{count_layers(params)[1]}"][...] = 0
+    return with_batch_norm(params, dtype) if cfg.batch_norm else params
 
 
 def build(twin, cfg, params):
-    """twin's network of cfg's model (its loss, a CNN's arch) holding copies of params."""
-    return twin.build(params, cfg.loss, arch(cfg) if cfg.model == "cnn" else None)
+    """twin's network of cfg's model (its loss, activation, dropout, a CNN's arch) holding
+    copies of params."""
+    return twin.build(params, cfg.loss, arch(cfg) if cfg.model == "cnn" else None,
+                      cfg.activation, cfg.dropout)
 
 
 def describe(cfg):
-    """The model in a few words, e.g. 'MLP 784-1024-10'."""
-    loss = ", MSE loss" if cfg.loss == "mse" else ""
+    """The model in a few words, e.g. 'MLP 784-1024-10' or 'CNN conv 8-16 5x5 (padding 2/0,
+    pool 2), fc 128-10, batch norm, dropout 0.25'."""
+    extras = [cfg.activation] if cfg.activation != "relu" else []
+    extras += ["batch norm"] * cfg.batch_norm + [f"dropout {cfg.dropout:g}"] * (cfg.dropout > 0)
+    extras += ["MSE loss"] * (cfg.loss == "mse") + ["zero output layer"] * (
+        cfg.output_init == "zero") + ["augmented"] * cfg.augment
+    said = "".join(f", {e}" for e in extras)
     if cfg.model == "cnn":
         fc = "-".join(map(str, (*cfg.hidden, DATASETS[cfg.dataset].n_classes)))
         return (f"CNN conv {'-'.join(map(str, cfg.channels))} {cfg.kernel}x{cfg.kernel} "
-                f"(padding {'/'.join(map(str, cfg.padding))}, pool {cfg.pool}), fc {fc}{loss}")
+                f"(padding {'/'.join(map(str, cfg.padding))}, pool {cfg.pool}), fc {fc}{said}")
     kind = " (softmax regression)" if not cfg.hidden and cfg.loss == "ce" else ""
-    return f"MLP {'-'.join(map(str, cfg.sizes()))}{kind}{loss}"
+    return f"MLP {'-'.join(map(str, cfg.sizes()))}{kind}{said}"
 
 
 def layer_shapes(cfg):
@@ -61,12 +73,14 @@ def layer_shapes(cfg):
             shapes = arch(cfg).conv_shapes(cfg.channels, cfg.kernel)
         except ValueError as e:
             raise ModelError(str(e))
-        c_in = 1
+        c_in, norm = 1, 2 * cfg.batch_norm          # batch norm: a weight and a bias per channel
         for (c, Ho, Wo), pooled in shapes:
-            layers.append((c * c_in * cfg.kernel ** 2 + c, (c_in * cfg.kernel ** 2 + c) * Ho * Wo))
+            layers.append((c * c_in * cfg.kernel ** 2 + c + norm * c,
+                           (c_in * cfg.kernel ** 2 + c) * Ho * Wo))
             c_in, n_in = c, pooled[0] * pooled[1] * pooled[2]
-    for n_out in (*cfg.hidden, spec.n_classes):
-        layers.append((n_in * n_out + n_out, n_out))
+    for i, n_out in enumerate((*cfg.hidden, spec.n_classes), start=1):
+        norm = 2 * n_out if cfg.batch_norm and i <= len(cfg.hidden) else 0
+        layers.append((n_in * n_out + n_out + norm, n_out))
         n_in = n_out
     return layers
 

@@ -4,7 +4,7 @@ import sys
 from dataclasses import replace
 
 from datasets.catalog import DATASETS
-from nets.shapes import count_layers
+from nets.shapes import cast, count_layers
 from training import models, weights_file
 from training.config import Config
 
@@ -27,7 +27,7 @@ def initial_params(cfg, load_path, decide_loss=False):
     warning = weights_file.check_fits(load_path, params, saved, DATASETS[cfg.dataset])
     if warning:
         print(warning, file=sys.stderr)
-    params = {k: v.astype(cfg.dtype) for k, v in params.items()}
+    params = cast(params, cfg.dtype)
     decided = structure_of(params, saved)
     if decide_loss and saved.get("loss"):
         decided["loss"] = saved["loss"]
@@ -35,11 +35,14 @@ def initial_params(cfg, load_path, decide_loss=False):
 
 
 def structure_of(params, saved):
-    """The Config fields that a weights file decides: the model, its hidden widths, and a CNN's
-    channels, kernel, padding, stride and pool (the last three recorded in its config)."""
+    """The Config fields that a weights file decides: the model, its hidden widths, batch norm
+    (its keys), the activation (its config; ReLU for older files), and a CNN's channels,
+    kernel, padding, stride and pool (the last three recorded in its config)."""
     n_convs, n_layers = count_layers(params)
     structure = dict(hidden=tuple(params[f"W{i}"].shape[0] for i in range(1, n_layers)),
-                     model="cnn" if n_convs else "mlp")
+                     model="cnn" if n_convs else "mlp",
+                     batch_norm=any(k.endswith("_running_mean") for k in params),
+                     activation=saved.get("activation", "relu"))
     if n_convs:
         structure.update(channels=tuple(params[f"C{j}"].shape[0] for j in range(1, n_convs + 1)),
                          kernel=params["C1"].shape[-1],
@@ -57,5 +60,4 @@ def resumed(path, epochs=None):
         raise RunError(f"--epochs {epochs} is below the {cfg.epochs} epochs of the run saved "
                        f"in {path}; --resume can only raise the total")
     cfg = replace(cfg, epochs=epochs or cfg.epochs)
-    params = {k: v.astype(cfg.dtype) for k, v in checkpoint["weights"].items()}
-    return params, cfg, checkpoint
+    return cast(checkpoint["weights"], cfg.dtype), cfg, checkpoint

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from datasets.catalog import DATASETS
-from nets.shapes import Arch, count_layers
+from nets.shapes import Arch, bn_names, count_layers, is_buffer
 from storage.atomic import FileError, atomic_write
 
 
@@ -66,9 +66,11 @@ def load_checkpoint(path):
             raise FileError(f"{path}: {key} is not part of a checkpoint of these weights")
         by_kind.setdefault(kind, {})[name] = a
     for kind, by_name in by_kind.items():
-        if set(by_name) != set(params):
+        wanted = set(params) if kind in ("trained", "average") else \
+            {k for k in params if not is_buffer(k)}
+        if set(by_name) != wanted:
             raise FileError(f"{path}: the checkpoint's {kind} lacks "
-                            f"{', '.join(sorted(set(params) - set(by_name)))}")
+                            f"{', '.join(sorted(wanted - set(by_name)))}")
     trained, average = by_kind.pop("trained", None), by_kind.pop("average", None)
     optimizer = dict(by_kind, **({"step": saved["optimizer_step"]}
                                  if saved.get("optimizer_step") is not None else {}))
@@ -103,17 +105,27 @@ def _read_weights(path):
         raise FileError(f"{path} holds no weights (keys W1, b1, ... expected)")
     expected = {f"{p}{i}" for i in range(1, n_convs + 1) for p in "Cc"} | \
         {f"{p}{i}" for i in range(1, n_layers + 1) for p in "Wb"}
+    norms = batch_norms(arrays, n_convs, n_layers)
+    expected |= {name for names in norms.values() for name in names.values()}
     if set(arrays) != expected:
         missing, extra = sorted(expected - set(arrays)), sorted(set(arrays) - expected)
         raise FileError(f"{path}: keys do not form {'C1, c1, ..., ' if n_convs else ''}"
                         f"W1, b1, ..., W{n_layers}, b{n_layers}"
+                        + (" with batch norm's" if norms else "")
                         + (f"; missing {', '.join(missing)}" if missing else "")
                         + (f"; unexpected {', '.join(extra)}" if extra else ""))
     for name, a in arrays.items():
-        if not np.issubdtype(a.dtype, np.floating):
-            raise FileError(f"{path}: {name} is not floating point")
+        if not np.issubdtype(a.dtype, np.integer if is_buffer(name) and name.endswith(
+                "num_batches_tracked") else np.floating):
+            raise FileError(f"{path}: {name} is not of the kind it should be ({a.dtype})")
         if not np.all(np.isfinite(a)):
             raise FileError(f"{path}: {name} holds NaN or inf")
+    for (layer, width), names in norms.items():
+        wrong = [n for part, n in names.items()
+                 if arrays[n].shape != (() if part == "num_batches_tracked" else (width,))]
+        if wrong:
+            raise FileError(f"{path}: {', '.join(wrong)} should have {width} entries, one per "
+                            f"unit of {layer}")
     spec = DATASETS.get(config.get("dataset", "mnist"))         # older files: MNIST's
     n_in = spec.n_inputs if spec else arrays["W1"].shape[-1]
     if n_convs:
@@ -128,6 +140,17 @@ def _read_weights(path):
         raise FileError(f"{path}: the last layer has {n_in} outputs; {spec.name}, which it "
                         f"was trained on, has {spec.n_classes} classes")
     return arrays, config, state
+
+
+def batch_norms(arrays, n_convs, n_layers):
+    """{(layer, its width): bn names} of every batch norm a weights dict has (by its weight)."""
+    out = {}
+    for prefix, key, n in (("cbn", "C", n_convs), ("bn", "W", n_layers - 1)):
+        for i in range(1, n + 1):
+            if f"{prefix}{i}_weight" in arrays and f"{key}{i}" in arrays:
+                layer = f"convolution {i}" if key == "C" else f"hidden layer {i}"
+                out[layer, arrays[f"{key}{i}"].shape[0]] = bn_names(f"{prefix}{i}")
+    return out
 
 
 def check_convolutions(path, arrays, config, n_convs):

@@ -12,14 +12,18 @@ class Twin:
     `name` is "numpy" or "torch"; `device` "cpu" or "cuda"."""
     name = device = None
 
-    def build(self, params, loss="ce", arch=None):
-        """The network of params (copied onto this twin's device): a CNN of `arch`
-        (nets.shapes.Arch) when params hold kernels, else an MLP; trained with `loss`."""
+    def build(self, params, loss="ce", arch=None, activation="relu", dropout=0.0):
+        """The network of params (copied onto this twin's device; batch norm's statistics among
+        them): a CNN of `arch` (nets.shapes.Arch) when params hold kernels, else an MLP (the
+        lesson's, mlp_np/mlp_torch, when it has ReLU and neither batch norm nor dropout);
+        trained with `loss`, with the activation called `activation` and dropout of rate
+        `dropout` on its hidden layers."""
         raise NotImplementedError
 
     def clone(self, model):
         """A new network with model's weights (copies) and structure."""
-        return self.build(self.export(model), model.loss, getattr(model, "arch", None))
+        return self.build(self.export(model), model.loss, getattr(model, "arch", None),
+                          getattr(model, "activation", "relu"), getattr(model, "dropout", 0.0))
 
     def asarray(self, a):
         """A NumPy array as this twin's array, on its device."""
@@ -30,20 +34,30 @@ class Twin:
         raise NotImplementedError
 
     def export(self, model):
-        """The weights as {name: NumPy array} (copies), keys as the weights contract's."""
-        return {k: self.to_numpy(v).copy() for k, v in model.params.items()}
+        """The weights and batch norm's statistics as {name: NumPy array} (copies), keys as the
+        weights contract's."""
+        return {k: self.to_numpy(v).copy() for k, v in {**model.params,
+                                                       **self.buffers(model)}.items()}
+
+    def buffers(self, model):
+        """{name: array} of model's batch norm statistics (none for a network without)."""
+        raise NotImplementedError
 
     def logits(self, model, x):
-        """x (B, D) on this twin's device -> logits (B, classes)."""
+        """x (B, D) on this twin's device -> logits (B, classes), in evaluation mode (batch
+        norm's running statistics, no dropout)."""
         raise NotImplementedError
 
-    def loss_and_grads(self, model, x, y, smoothing=0.0):
-        """x (B, D), y (B,) NumPy -> (mean loss as a float, {name: gradient as NumPy})."""
+    def loss_and_grads(self, model, x, y, smoothing=0.0, masks=None, training=True):
+        """x (B, D), y (B,) NumPy -> (mean loss as a float, {name: gradient as NumPy}), in
+        training mode unless training=False; masks: dropout masks (NumPy, as
+        datasets.catalog.dropout_masks gives them)."""
         raise NotImplementedError
 
-    def train_step(self, model, x, y, optimizer, smoothing=0.0):
-        """One step of minibatch training on (x, y), on this twin's device; returns the loss
-        before the update (a device scalar)."""
+    def train_step(self, model, x, y, optimizer, smoothing=0.0, masks=None):
+        """One step of minibatch training on (x, y), on this twin's device, in training mode;
+        masks: the step's dropout masks on this device, or None. Returns the loss before the
+        update (a device scalar)."""
         raise NotImplementedError
 
     def optimizer(self, model, name, lr, momentum=0.9, weight_decay=0.0):
@@ -57,7 +71,9 @@ class Twin:
 
     def average(self, model, average=None):
         """The weight average of model, starting at its weights or at `average` ({name: NumPy
-        array}, from a checkpoint): .model, .update(model, decay), .copy_to(model)."""
+        array}, from a checkpoint): .model, .update(model, decay), .copy_to(model). Batch norm's
+        running statistics are averaged as the weights are (as torch's AveragedModel does with
+        use_buffers=True, timm's ModelEmaV2 likewise); its batch count is copied."""
         raise NotImplementedError
 
     def optimizer_state(self, optimizer, model):

@@ -5,7 +5,9 @@ import numpy as np
 
 import mlp_np
 from nets import cnn_np
+from nets.dense_np import Dense
 from nets.layers_np import LOSSES
+from nets.shapes import split_buffers
 from twins import optim_np
 from twins.base import Twin, TwinError
 
@@ -19,11 +21,16 @@ class NumpyTwin(Twin):
         self.device = device
         self.xp = cupy_or_error() if device == "cuda" else np
 
-    def build(self, params, loss="ce", arch=None):
-        """The network of params ({name: NumPy array}, copied onto this twin's device): a CNN
-        of `arch` (nets.shapes.Arch) when params hold kernels, else an MLP."""
-        own = {k: self.xp.array(v) for k, v in params.items()}
-        return cnn_np.CNN(own, arch, loss) if "C1" in params else mlp_np.MLP(own, loss)
+    def build(self, params, loss="ce", arch=None, activation="relu", dropout=0.0):
+        own, buffers = split_buffers({k: self.xp.array(v) for k, v in params.items()})
+        if "C1" in params:
+            return cnn_np.CNN(own, arch, loss, buffers, activation, dropout)
+        if buffers or activation != "relu" or dropout:
+            return Dense(own, buffers, loss, activation, dropout)
+        return mlp_np.MLP(own, loss)
+
+    def buffers(self, model):
+        return getattr(model, "buffers", {})
 
     def asarray(self, a):
         """A NumPy array as this twin's array (no copy on the CPU)."""
@@ -34,26 +41,27 @@ class NumpyTwin(Twin):
         return a.get() if hasattr(a, "get") else np.asarray(a)
 
     def logits(self, model, x):
-        """x (B, D) on this twin's device -> logits (B, classes)."""
+        model.training = False
         return model.forward(x)[0]
 
-    def loss_and_grads(self, model, x, y, smoothing=0.0):
-        """x (B, D), y (B,) -> (mean loss as a float, {name: gradient as NumPy})."""
-        loss, grads = self.loss_and_grads_on_device(model, x, y, smoothing)
+    def loss_and_grads(self, model, x, y, smoothing=0.0, masks=None, training=True):
+        masks = masks if masks is None else [self.asarray(m) for m in masks]
+        loss, grads = self.loss_and_grads_on_device(model, self.asarray(x), self.asarray(y),
+                                                    smoothing, masks, training)
         return float(loss), {k: self.to_numpy(g) for k, g in grads.items()}
 
-    def loss_and_grads_on_device(self, model, x, y, smoothing=0.0):
-        """As loss_and_grads, with the loss and gradients left on this twin's device: forward,
-        the loss and its gradient, backward."""
+    def loss_and_grads_on_device(self, model, x, y, smoothing=0.0, masks=None, training=True):
+        """As loss_and_grads, with everything on this twin's device: forward, the loss and its
+        gradient, backward."""
         loss_forward, loss_backward = LOSSES[model.loss]
-        logits, caches = model.forward(x)
+        model.training = training
+        logits, caches = model.forward(x) if masks is None else model.forward(x, masks)
         loss, loss_cache = loss_forward(logits, y, smoothing)
         grads, _ = model.backward(loss_backward(1.0, loss_cache), caches)
         return loss, grads
 
-    def train_step(self, model, x, y, optimizer, smoothing=0.0):
-        """One step of minibatch training; returns the loss before the update (device scalar)."""
-        loss, grads = self.loss_and_grads_on_device(model, x, y, smoothing)
+    def train_step(self, model, x, y, optimizer, smoothing=0.0, masks=None):
+        loss, grads = self.loss_and_grads_on_device(model, x, y, smoothing, masks)
         optimizer.step(grads)
         return loss
 

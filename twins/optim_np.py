@@ -152,14 +152,18 @@ class EMA:
     def __init__(self, model, average=None):
         self.model = model                              # a clone: the average, from the weights
         if average is not None:                         # or where a checkpoint left it
-            for name, w in model.params.items():
+            for name, w in {**model.params, **getattr(model, "buffers", {})}.items():
                 w[...] = to_like(average[name], w)
 
     def update(self, model, decay):
-        """Move the average towards model's current params."""
+        """Move the average towards model's current params and batch norm statistics (its
+        batch count copied)."""
         self.decay = decay
         for name, p in model.params.items():
             by_row_blocks(self.lerp, self.model.params[name], p)
+        for name, b in getattr(model, "buffers", {}).items():
+            avg = self.model.buffers[name]
+            self.lerp(avg, b) if avg.dtype.kind == "f" else np.copyto(avg, b)
 
     def lerp(self, avg, p):
         """One block of one weight: avg and p have the same shape."""
@@ -169,5 +173,5 @@ class EMA:
 
     def copy_to(self, model):
         """Make the average model's params (what was evaluated is what is kept)."""
-        for name, p in model.params.items():
-            p[...] = self.model.params[name]
+        for name, p in {**model.params, **getattr(model, "buffers", {})}.items():
+            p[...] = {**self.model.params, **getattr(self.model, "buffers", {})}[name]

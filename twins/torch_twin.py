@@ -5,7 +5,9 @@ import torch
 
 import mlp_torch
 from nets import cnn_torch
+from nets.dense_torch import Dense
 from nets.layers_torch import LOSSES
+from nets.shapes import split_buffers
 from twins.base import Twin, TwinError
 
 
@@ -24,11 +26,16 @@ class TorchTwin(Twin):
             torch.backends.cudnn.allow_tf32 = False
         self.device = device
 
-    def build(self, params, loss="ce", arch=None):
-        """The network of params ({name: NumPy array}, copied onto this twin's device): a CNN
-        of `arch` (nets.shapes.Arch) when params hold kernels, else an MLP."""
-        own = {k: self.asarray(v) for k, v in params.items()}
-        return cnn_torch.CNN(own, arch, loss) if "C1" in params else mlp_torch.MLP(own, loss)
+    def build(self, params, loss="ce", arch=None, activation="relu", dropout=0.0):
+        own, buffers = split_buffers({k: self.asarray(v) for k, v in params.items()})
+        if "C1" in params:
+            return cnn_torch.CNN(own, arch, loss, buffers, activation, dropout)
+        if buffers or activation != "relu" or dropout:
+            return Dense(own, buffers, loss, activation, dropout)
+        return mlp_torch.MLP(own, loss)
+
+    def buffers(self, model):
+        return getattr(model, "buffer_tensors", {})
 
     def asarray(self, a):
         """A NumPy array as a tensor on this twin's device (no copy on the CPU)."""
@@ -39,21 +46,23 @@ class TorchTwin(Twin):
         return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
 
     def logits(self, model, x):
-        """x (B, D) on this twin's device -> logits (B, classes), without recording the graph."""
+        """Without recording the graph."""
+        model.eval()
         with torch.no_grad():
             return model(x)
 
-    def loss_and_grads(self, model, x, y, smoothing=0.0):
-        """x (B, D), y (B,) NumPy -> (mean loss as a float, {name: gradient as NumPy})."""
+    def loss_and_grads(self, model, x, y, smoothing=0.0, masks=None, training=True):
+        model.train(training)
         model.zero_grad(set_to_none=True)
-        loss = LOSSES[model.loss](model(torch.as_tensor(x, device=self.device)),
-                                  torch.as_tensor(y, device=self.device), smoothing)
+        x = torch.as_tensor(x, device=self.device)
+        out = model(x) if masks is None else model(x, [self.asarray(m) for m in masks])
+        loss = LOSSES[model.loss](out, torch.as_tensor(y, device=self.device), smoothing)
         loss.backward()
         return loss.item(), {k: self.to_numpy(w.grad).copy() for k, w in model.params.items()}
 
-    def train_step(self, model, x, y, optimizer, smoothing=0.0):
-        """One step of minibatch training; returns the loss before the update (device scalar)."""
-        loss = LOSSES[model.loss](model(x), y, smoothing)
+    def train_step(self, model, x, y, optimizer, smoothing=0.0, masks=None):
+        model.train()
+        loss = LOSSES[model.loss](model(x) if masks is None else model(x, masks), y, smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -112,17 +121,20 @@ class EMA:
         self.model = model
         if average is not None:
             with torch.no_grad():
-                for name, w in model.params.items():
+                for name, w in {**model.params, **getattr(model, "buffer_tensors", {})}.items():
                     w.copy_(torch.from_numpy(average[name]))
 
     @torch.no_grad()
     def update(self, model, decay):
-        """Move the average towards model's current weights."""
+        """Move the average towards model's current weights and batch norm statistics (its
+        batch count copied)."""
         for avg, p in zip(self.model.parameters(), model.parameters()):
             avg.lerp_(p, 1 - decay)
+        for avg, b in zip(self.model.buffers(), model.buffers()):
+            avg.lerp_(b, 1 - decay) if avg.is_floating_point() else avg.copy_(b)
 
     @torch.no_grad()
     def copy_to(self, model):
         """Make the average model's weights (what was evaluated is what is kept)."""
-        for avg, p in zip(self.model.parameters(), model.parameters()):
+        for avg, p in zip(self.model.state_dict().values(), model.state_dict().values()):
             p.copy_(avg)
