@@ -8,10 +8,10 @@ import time
 import numpy as np
 import pandas as pd
 
-import mlp_np
 from benchmarks.timing import median_seconds, sync_for, twin_steps, with_rates
 from datasets.catalog import DATASETS
-from nets import cnn_np
+from nets import cnn_np, dense_np
+from nets.layers_np import ACTIVATIONS
 from report.machine import machine_line
 from storage.atomic import replace_between, write_text
 from training import models
@@ -69,12 +69,14 @@ def cnn_point(cfg, batch, args, twins):
     return with_rates(row, seconds)
 
 
-# The hand-written layers a CNN step calls, and the modules whose names it calls them by: the
-# convolutions' in nets/cnn_np.py, the fully connected head's in mlp_np.py.
-LAYER_FUNCTIONS = {cnn_np: ("conv2d_forward", "maxpool2d_forward", "relu_forward",
-                            "flatten_forward", "flatten_backward", "relu_backward",
-                            "maxpool2d_backward", "conv2d_backward"),
-                   mlp_np: ("linear_forward", "relu_forward", "linear_backward", "relu_backward")}
+# The hand-written layers a CNN step calls, and where it finds them: the convolutions' names in
+# nets/cnn_np.py, the fully connected head's in nets/dense_np.py, the activations in the table.
+LAYER_FUNCTIONS = {cnn_np: ("conv2d_forward", "maxpool2d_forward", "flatten_forward",
+                            "flatten_backward", "maxpool2d_backward", "conv2d_backward",
+                            "batchnorm_forward", "batchnorm_backward", "dropout_forward",
+                            "dropout_backward"),
+                   dense_np: ("linear_forward", "linear_backward", "batchnorm_forward",
+                              "batchnorm_backward", "dropout_forward", "dropout_backward")}
 
 
 def layer_times(cfg, batch, repeats):
@@ -89,6 +91,7 @@ def layer_times(cfg, batch, repeats):
     calls = []                               # (function name, seconds) in the order of calls
     originals = [(module, name, getattr(module, name))
                  for module, names in LAYER_FUNCTIONS.items() for name in names]
+    activation = ACTIVATIONS[cfg.activation]
     def timed(name, fn):
         def call(*a, **kw):
             start = time.perf_counter()
@@ -100,6 +103,9 @@ def layer_times(cfg, batch, repeats):
     try:
         for module, name, fn in originals:
             setattr(module, name, timed(name, fn))
+        ACTIVATIONS[cfg.activation] = tuple(timed(f"{cfg.activation}_{direction}", fn)
+                                            for direction, fn in zip(("forward", "backward"),
+                                                                     activation))
         for i in range(repeats + 5):
             calls.clear()
             start = time.perf_counter()
@@ -109,6 +115,7 @@ def layer_times(cfg, batch, repeats):
     finally:
         for module, name, fn in originals:
             setattr(module, name, fn)
+        ACTIVATIONS[cfg.activation] = activation
     return layer_rows(steps)
 
 
@@ -162,6 +169,10 @@ def layer_group(function, call):
         return f"convolution {call} {direction}"
     if kind == "maxpool2d":
         return f"max-pools {direction}"
+    if kind == "batchnorm":
+        return f"batch norms {direction}"
+    if kind == "dropout":
+        return "dropout"
     return "ReLU, flatten, fully connected layers"
 
 

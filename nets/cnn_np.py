@@ -13,7 +13,7 @@ convolution's output, as in conv -> batch norm -> ReLU -> pool.
 
 The weights contract, as the MLP's and read by cnn_torch.py alike:
     C_j   (c_j, c_{j-1}, k, k)   the kernels of convolution j (c_0 = 1, the grey image)
-    c_j   (c_j,)                 their biases
+    c_j   (c_j,)                 their biases (none where batch norm follows)
     cbn{j}_*                     batch norm after convolution j, as torch's nn.BatchNorm2d
     W_i   (n_i, n_{i-1})         the fully connected layers, W_1 taking the flattened
     b_i   (n_i,)                 (c_n, H_n, W_n) activations in torch's order
@@ -22,7 +22,7 @@ logits (B, classes). Inside, images are (C, H, W, B) (see nets/layers_np.py).
 """
 import numpy as np
 
-from nets.dense_np import Dense, normalise
+from nets.dense_np import Dense, bias, normalise
 from nets.layers_np import (ACTIVATIONS, batchnorm_backward, batchnorm_forward,
                             conv2d_backward, conv2d_forward, dropout_backward, dropout_forward,
                             flatten_backward, flatten_forward, maxpool2d_backward,
@@ -65,7 +65,7 @@ class CNN:
         a = a.reshape(1, *self.arch.image, -1)    # (1, H, W, B): one grey channel, a view
         conv_caches = []
         for j in range(1, self.n_convs + 1):
-            a, conv = conv2d_forward(a, self.params[f"C{j}"], self.params[f"c{j}"],
+            a, conv = conv2d_forward(a, self.params[f"C{j}"], bias(self.params, f"c{j}", f"C{j}"),
                                      self.arch.stride[j - 1], self.arch.padding[j - 1])
             norm = None
             if j in self.norms:
@@ -96,7 +96,9 @@ class CNN:
             if norm is not None:
                 names = self.norms[j]
                 da, grads[names["weight"]], grads[names["bias"]] = batchnorm_backward(da, norm)
-            da, grads[f"C{j}"], grads[f"c{j}"] = conv2d_backward(da, conv, need_dx=j > 1)
+            da, grads[f"C{j}"], dc = conv2d_backward(da, conv, need_dx=j > 1)
+            if f"c{j}" in self.params:
+                grads[f"c{j}"] = dc
         return grads, None
 
 

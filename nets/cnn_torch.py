@@ -22,7 +22,7 @@ class CNN(nn.Module):
         super().__init__()
         self.arch, self.loss, self.activation, self.dropout = arch, loss, activation, dropout
         n_convs, _ = count_layers(params)
-        self.convs = nn.ModuleList(conv_layer(params[f"C{j}"], params[f"c{j}"],
+        self.convs = nn.ModuleList(conv_layer(params[f"C{j}"], params.get(f"c{j}"),
                                               arch.stride[j - 1], arch.padding[j - 1])
                                    for j in range(1, n_convs + 1))
         self.names = {str(j): bn_names(f"cbn{j}") for j in range(1, n_convs + 1)
@@ -55,7 +55,9 @@ class CNN(nn.Module):
         """{"C1": convs[0].weight, "c1": ..., "cbn1_weight": ..., "W1": ..., ...}."""
         named = {}
         for j, conv in enumerate(self.convs, start=1):
-            named[f"C{j}"], named[f"c{j}"] = conv.weight, conv.bias
+            named[f"C{j}"] = conv.weight
+            if conv.bias is not None:
+                named[f"c{j}"] = conv.bias
         for j, norm in self.norms.items():
             named.update(batch_norm_tensors(norm, self.names[j]))
         return {**named, **self.head.params}
@@ -71,9 +73,11 @@ class CNN(nn.Module):
 
 @torch.no_grad()
 def conv_layer(C, c, stride, padding):
-    """nn.Conv2d holding copies of the kernels C (c_out, c_in, k, k) and biases c (c_out,)."""
-    conv = nn.Conv2d(C.shape[1], C.shape[0], C.shape[2], stride, padding, dtype=C.dtype,
-                     device=C.device)
+    """nn.Conv2d holding copies of the kernels C (c_out, c_in, k, k) and biases c (c_out,), or
+    no bias (c None: batch norm follows)."""
+    conv = nn.Conv2d(C.shape[1], C.shape[0], C.shape[2], stride, padding, bias=c is not None,
+                     dtype=C.dtype, device=C.device)
     conv.weight.copy_(C)
-    conv.bias.copy_(c)
+    if c is not None:
+        conv.bias.copy_(c)
     return conv

@@ -6,7 +6,9 @@ head is one of these.
 
 Weights as mlp_np's (W_i (n_i, n_{i-1}), b_i (n_i,)), and where batch norm follows layer i,
 bn{i}_weight, bn{i}_bias (n_i,) trained, and the buffers bn{i}_running_mean, bn{i}_running_var
-(n_i,), bn{i}_num_batches_tracked (): torch's nn.BatchNorm1d, by name. Shapes: x (B, D) as the
+(n_i,), bn{i}_num_batches_tracked (): torch's nn.BatchNorm1d, by name. A layer followed by
+batch norm has no bias b_i: batch norm subtracts the mean, so such a bias would learn nothing
+but rounding noise (and the twins' noise differs); batch norm's own bias takes its place. Shapes: x (B, D) as the
 data sets give them, logits (B, classes); inside, one column per image (n, B).
 """
 import numpy as np
@@ -41,7 +43,8 @@ class Dense:
         caches = []
         a = x.T                                               # (D, B): a column per image
         for i in range(1, self.n_layers + 1):
-            a, linear = linear_forward(a, self.params[f"W{i}"], self.params[f"b{i}"])
+            a, linear = linear_forward(a, self.params[f"W{i}"], bias(self.params, f"b{i}",
+                                                                     f"W{i}"))
             norm = act = drop = None                          # a: (n_i, B)
             if i < self.n_layers:                             # the last layer's are the logits
                 if i in self.norms:
@@ -68,9 +71,17 @@ class Dense:
                 names = self.norms[i]
                 dout, grads[names["weight"]], grads[names["bias"]] = batchnorm_backward(dout,
                                                                                         norm)
-            dout, grads[f"W{i}"], grads[f"b{i}"] = linear_backward(dout, linear,
-                                                                   need_dx=i > 1 or need_dx)
+            dout, grads[f"W{i}"], db = linear_backward(dout, linear, need_dx=i > 1 or need_dx)
+            if f"b{i}" in self.params:
+                grads[f"b{i}"] = db
         return grads, (dout.T if need_dx else None)
+
+
+def bias(params, name, weight):
+    """params[name], or zeros where the layer has no bias (batch norm follows it)."""
+    if name in params:
+        return params[name]
+    return np.zeros_like(params[weight], shape=params[weight].shape[:1])
 
 
 def normalise(net, a, names):
@@ -86,12 +97,14 @@ def normalise(net, a, names):
 
 def with_batch_norm(params, dtype="float32"):
     """params with batch norm after every hidden layer and convolution, as torch initialises
-    it: weight 1, bias 0, running mean 0, running variance 1, no batch counted yet."""
+    it: weight 1, bias 0, running mean 0, running variance 1, no batch counted yet; the layers
+    it follows lose their biases."""
     n_convs, n_layers = count_layers(params)
     out = dict(params)
-    widths = [(f"cbn{j}", params[f"C{j}"].shape[0]) for j in range(1, n_convs + 1)] + \
-        [(f"bn{i}", params[f"W{i}"].shape[0]) for i in range(1, n_layers)]
-    for prefix, n in widths:
+    widths = [(f"cbn{j}", f"c{j}", params[f"C{j}"].shape[0]) for j in range(1, n_convs + 1)] + \
+        [(f"bn{i}", f"b{i}", params[f"W{i}"].shape[0]) for i in range(1, n_layers)]
+    for prefix, bias_name, n in widths:
+        del out[bias_name]
         names = bn_names(prefix)
         out[names["weight"]], out[names["bias"]] = np.ones(n, dtype), np.zeros(n, dtype)
         out[names["running_mean"]], out[names["running_var"]] = (np.zeros(n, dtype),

@@ -6,9 +6,9 @@
 Dropout multiplies by the masks given to forward (datasets.catalog.dropout_masks), the same
 the NumPy twin uses: nn.Dropout draws from torch's own generator, which NumPy cannot reproduce.
 """
+import torch
 import torch.nn as nn
 
-from mlp_torch import linear_layer
 from nets.layers_torch import ACTIVATIONS, batch_norm_layer, batch_norm_tensors
 from nets.shapes import bn_names, count_layers
 
@@ -22,7 +22,7 @@ class Dense(nn.Module):
         super().__init__()
         self.loss, self.activation, self.dropout = loss, activation, dropout
         _, self.n_layers = count_layers(params)
-        self.layers = nn.ModuleList(linear_layer(params[f"W{i}"], params[f"b{i}"])
+        self.layers = nn.ModuleList(linear_layer(params[f"W{i}"], params.get(f"b{i}"))
                                     for i in range(1, self.n_layers + 1))
         self.names = {str(i): bn_names(f"bn{i}") for i in range(1, self.n_layers)
                       if f"bn{i}_weight" in params}
@@ -51,7 +51,9 @@ class Dense(nn.Module):
         """{"W1": ..., "b1": ..., "bn1_weight": ..., ...}: the trained tensors by name."""
         named = {}
         for i, layer in enumerate(self.layers, start=1):
-            named[f"W{i}"], named[f"b{i}"] = layer.weight, layer.bias
+            named[f"W{i}"] = layer.weight
+            if layer.bias is not None:
+                named[f"b{i}"] = layer.bias
         for i, norm in self.norms.items():
             named.update(batch_norm_tensors(norm, self.names[i]))
         return named
@@ -63,3 +65,14 @@ class Dense(nn.Module):
         for i, norm in self.norms.items():
             named.update(batch_norm_tensors(norm, self.names[i], buffers=True))
         return named
+
+
+@torch.no_grad()
+def linear_layer(W, b=None):
+    """nn.Linear holding copies of W (n_out, n_in) and b (n_out,); without a bias when b is None
+    (batch norm follows: see nets/dense_np.py)."""
+    layer = nn.Linear(W.shape[1], W.shape[0], bias=b is not None, dtype=W.dtype, device=W.device)
+    layer.weight.copy_(W)
+    if b is not None:
+        layer.bias.copy_(b)
+    return layer

@@ -40,7 +40,8 @@ def failure(history, dataset, cfg, kept, arch=None):
         return (f"{said}: the training loss blew up instead of falling (from {losses[0]:.4g} at "
                 f"step 1 to {losses[worst]:.4g} at step {worst + 1}), as a too high learning rate "
                 f"makes it; {lower}; no weights were saved")
-    silent = silent_layer(kept, dataset.x_train[:SAMPLE], cfg.loss, arch)
+    silent = cfg.activation == "relu" and silent_layer(kept, dataset.x_train[:SAMPLE], cfg.loss,
+                                                       arch)
     if silent:
         return (f"{said}: {silent} gives 0 on every training image (its ReLU units died), so no "
                 f"gradient reaches the layers before it and no learning rate revives them; give "
@@ -56,14 +57,14 @@ def silent_layer(params, x, loss="ce", arch=None):
     """'hidden layer k (n units)' or 'convolution j (c channels)' for the first layer of the
     network of params whose every ReLU output is 0 on every image of x (N, D), or None."""
     model = NumpyTwin().build(params, loss, arch)
-    _, caches = model.forward(x.astype(next(iter(params.values())).dtype))
-    if arch is not None:
-        conv_caches, _, head_caches = caches
-        for j, (_, _, relu) in enumerate(conv_caches, start=1):
+    _, caches = model.forward(x.astype(params["W1"].dtype))
+    if arch is not None:                          # (conv, norm, pool, relu) per convolution
+        conv_caches, _, _, caches = caches
+        for j, (*_, relu) in enumerate(conv_caches, start=1):
             if not relu.any():
                 return f"convolution {j} ({relu.shape[0]} channels)"
-        caches = head_caches
-    for i, (_, relu) in enumerate(caches, start=1):
+    for i, cache in enumerate(caches, start=1):   # (linear, relu), or (linear, norm, relu, drop)
+        relu = cache[1] if len(cache) == 2 else cache[2]
         if relu is not None and not relu.any():
             return f"hidden layer {i} ({relu.shape[0]} units)"
     return None

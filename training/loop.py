@@ -1,6 +1,7 @@
 """The one training loop both twins run: batches, learning rate, weight average, evaluation,
 history, checkpoints. The twin (twins/) does the maths; this module is pure NumPy.
 """
+import copy
 import math
 import signal
 import threading
@@ -177,7 +178,7 @@ class Run:
         if resume:
             twin.load_optimizer_state(self.optimizer, model, resume["optimizer"])
             self.step = resume["step"]
-            self.history.update({k: resume["history"][k] for k in HISTORY_KEPT})
+            self.history.update({k: copy.deepcopy(resume["history"][k]) for k in HISTORY_KEPT})
 
     def train_epoch(self, epoch, progress):
         """The rest of epoch `epoch` (all of it unless resumed mid-way), then its record."""

@@ -73,13 +73,13 @@ def layer_shapes(cfg):
             shapes = arch(cfg).conv_shapes(cfg.channels, cfg.kernel)
         except ValueError as e:
             raise ModelError(str(e))
-        c_in, norm = 1, 2 * cfg.batch_norm          # batch norm: a weight and a bias per channel
+        c_in, norm = 1, cfg.batch_norm       # batch norm: a weight per channel, its bias the conv's
         for (c, Ho, Wo), pooled in shapes:
             layers.append((c * c_in * cfg.kernel ** 2 + c + norm * c,
                            (c_in * cfg.kernel ** 2 + c) * Ho * Wo))
             c_in, n_in = c, pooled[0] * pooled[1] * pooled[2]
     for i, n_out in enumerate((*cfg.hidden, spec.n_classes), start=1):
-        norm = 2 * n_out if cfg.batch_norm and i <= len(cfg.hidden) else 0
+        norm = n_out if cfg.batch_norm and i <= len(cfg.hidden) else 0
         layers.append((n_in * n_out + n_out + norm, n_out))
         n_in = n_out
     return layers

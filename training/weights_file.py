@@ -107,6 +107,8 @@ def _read_weights(path):
         {f"{p}{i}" for i in range(1, n_layers + 1) for p in "Wb"}
     norms = batch_norms(arrays, n_convs, n_layers)
     expected |= {name for names in norms.values() for name in names.values()}
+    expected -= {names["weight"].replace("cbn", "c").replace("bn", "b").replace("_weight", "")
+                 for names in norms.values()}        # batch norm's bias replaces the layer's
     if set(arrays) != expected:
         missing, extra = sorted(expected - set(arrays)), sorted(set(arrays) - expected)
         raise FileError(f"{path}: keys do not form {'C1, c1, ..., ' if n_convs else ''}"
@@ -131,10 +133,10 @@ def _read_weights(path):
     if n_convs:
         n_in = check_convolutions(path, arrays, config, n_convs)
     for i in range(1, n_layers + 1):
-        W, b = arrays[f"W{i}"], arrays[f"b{i}"]
-        if W.ndim != 2 or W.shape[1] != n_in or b.shape != W.shape[:1]:
-            raise FileError(f"{path}: W{i} has shape {W.shape} and b{i} {b.shape}; "
-                            f"expected (n, {n_in}) and (n,)")
+        W, b = arrays[f"W{i}"], arrays.get(f"b{i}")
+        if W.ndim != 2 or W.shape[1] != n_in or (b is not None and b.shape != W.shape[:1]):
+            raise FileError(f"{path}: W{i} has shape {W.shape} and b{i} "
+                            f"{None if b is None else b.shape}; expected (n, {n_in}) and (n,)")
         n_in = W.shape[0]
     if spec and n_in != spec.n_classes:
         raise FileError(f"{path}: the last layer has {n_in} outputs; {spec.name}, which it "
@@ -158,10 +160,12 @@ def check_convolutions(path, arrays, config, n_convs):
     config shrinks the image to what W1 takes; returns that flattened size."""
     c_in, k = 1, arrays["C1"].shape[-1]
     for j in range(1, n_convs + 1):
-        C, c = arrays[f"C{j}"], arrays[f"c{j}"]
-        if C.ndim != 4 or C.shape[1:] != (c_in, k, k) or c.shape != C.shape[:1]:
-            raise FileError(f"{path}: C{j} has shape {C.shape} and c{j} {c.shape}; expected "
-                            f"(n, {c_in}, {k}, {k}) and (n,)")
+        C, c = arrays[f"C{j}"], arrays.get(f"c{j}")
+        if C.ndim != 4 or C.shape[1:] != (c_in, k, k) or (c is not None
+                                                          and c.shape != C.shape[:1]):
+            raise FileError(f"{path}: C{j} has shape {C.shape} and c{j} "
+                            f"{None if c is None else c.shape}; expected (n, {c_in}, {k}, {k}) "
+                            f"and (n,)")
         c_in = C.shape[0]
     channels = tuple(arrays[f"C{j}"].shape[0] for j in range(1, n_convs + 1))
     try:
