@@ -8,9 +8,10 @@ palettes and transparency resolved. A very large picture is reduced while it is 
 or refused; an unreadable, empty or cut-short file is refused in one line (PictureError).
 
 MNIST's digits (LeCun et al.): the ink cropped, scaled to fit a 20x20 box keeping its aspect
-ratio (anti-aliased, so grey edges), then placed in the 28x28 field so that its centre of mass
-is at the centre. A data set's Spec.ink_box says the box (Fashion-MNIST's items fill 28x28); a
-data set without one (lines) has its whole picture resized to the image size.
+ratio (anti-aliased, so grey edges), then moved by whole pixels so that its centre of mass falls
+on pixel (14, 14). Fashion-MNIST's items (Xiao et al. 2017): the longest edge scaled to 28, the
+box centred. Spec.ink_box and Spec.ink_centre say which, measured from the data sets' training
+images; a data set without a box (lines) has its whole picture resized to the image size.
 
     prepare(path, spec) -> (H W,) float32 in [0, 1], light ink on black, as the data sets
 """
@@ -194,7 +195,8 @@ def ink_of(grey, path):
 
 
 def prepare(path, spec):
-    """The picture at `path` as one of spec's images: (H W,) float32 in [0, 1]."""
+    """The picture at `path` as one of spec's images: (H W,) float32 in [0, 1], light ink on
+    black. PictureError (one line, naming the file) when it cannot be read or holds no ink."""
     ink = ink_of(read_grey(path), path)
     H, W = spec.image_shape
     if not spec.ink_box:
@@ -204,14 +206,19 @@ def prepare(path, spec):
     h, w = ink.shape
     scale = spec.ink_box / max(h, w)
     box = resized(ink, (max(1, round(w * scale)), max(1, round(h * scale))))
-    out = np.zeros((H, W), np.float32)
-    # the box's centre of mass onto the field's centre ((H - 1) / 2 in pixel indices)
-    mass = box.sum()
-    cy = (box.sum(axis=1) * np.arange(box.shape[0])).sum() / mass
-    cx = (box.sum(axis=0) * np.arange(box.shape[1])).sum() / mass
-    top = int(np.clip(round((H - 1) / 2 - cy), 0, H - box.shape[0]))
-    left = int(np.clip(round((W - 1) / 2 - cx), 0, W - box.shape[1]))
-    out[top:top + box.shape[0], left:left + box.shape[1]] = box
+    bh, bw = box.shape
+    if spec.ink_centre:
+        # moved by whole pixels so that its centre of mass falls on ink_centre (MNIST's
+        # (14, 14), measured: not the field's centre, 13.5)
+        mass = box.sum()
+        cy = (box.sum(axis=1) * np.arange(bh)).sum() / mass
+        cx = (box.sum(axis=0) * np.arange(bw)).sum() / mass
+        top, left = np.floor(np.subtract(spec.ink_centre, (cy, cx)) + 0.5).astype(int)
+    else:
+        top, left = (H - bh + 1) // 2, (W - bw + 1) // 2   # the box centred, an odd pixel to
+    out = np.zeros((H, W), np.float32)                     # the top and left (Fashion-MNIST)
+    top, left = int(np.clip(top, 0, H - bh)), int(np.clip(left, 0, W - bw))
+    out[top:top + bh, left:left + bw] = box
     return out.reshape(-1)
 
 
