@@ -1,8 +1,9 @@
 """How the data sets' images were made, measured from their training images: the constants
-picture.py places a picture by (data.Spec.ink_box and ink_centre) held to them."""
+picture.py places a picture by (data.Spec.ink_box and ink_centre, picture.PEN) held to them."""
 import numpy as np
 
 import data
+import picture
 
 MNIST, FASHION = data.DATASETS["mnist"], data.DATASETS["fashion-mnist"]
 
@@ -43,3 +44,8 @@ def test_fashion_items_fill_the_field_their_box_centred(fashion):
     for near, far in ((top, bottom), (left, right)):
         short = near + far > 0
         assert np.isin(far[short] - near[short], (-1, 0)).mean() > 0.95
+
+
+def test_mnist_strokes_are_rarely_thinner_than_the_pen_pictures_are_widened_to(mnist):
+    widths = [picture.stroke_width(image.reshape(28, 28)) for image in mnist.x_train[:10000]]
+    assert abs(np.percentile(widths, 10) - picture.PEN) < 0.05
