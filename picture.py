@@ -78,7 +78,9 @@ def extensions():
 
 
 def pictures(paths):
-    """The image files among `paths`, a folder standing for the image files in it, by name."""
+    """The image files among `paths` (Paths), a folder standing for the files in it in a format
+    Pillow opens, by name. PictureError for a path that does not exist or a folder without
+    any."""
     out = []
     known = extensions()
     for path in map(Path, paths):
@@ -229,13 +231,14 @@ def ink_of(grey, path):
     The paper: the innermost large region of smoothly varying shade that holds ink (a sheet on
     a desk, not the desk). Dark ink is measured as a fraction of the paper's brightness where
     it lies (so a shadow does not become ink), light ink as its difference. PictureError when
-    there is no ink (one shade) or when the ink covers most of the paper."""
+    there is no plain paper (noise, texture), no ink (one shade), only a dot, or ink covering
+    most of the paper."""
     med, size = _cell_medians(grey)
     regions = _regions(med)
     sheets = _sheets(regions)
-    if not sheets:                         # a tight crop: the largest region is the paper
-        largest = int(np.bincount(regions.ravel()).argmax())
-        sheets = {largest: _filled(regions == largest)}
+    if not sheets:
+        raise PictureError(f"{path}: no plain paper found (no region of one shade, or of a "
+                           "shade changing smoothly, wider than a stroke)")
     return _ink_on(grey, med, size, regions == _paper(sheets, regions, med), path)
 
 

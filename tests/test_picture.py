@@ -310,6 +310,7 @@ def test_a_photo_of_a_digit_on_paper_is_prepared_as_mnist_was_made(case, mnist, 
     ("a blank sheet on a desk", "no ink found"),
     ("a blank page in a shadow", "no ink found"),
     ("a speck of dirt alone", "only a dot"),
+    ("noise, no plain paper anywhere", "no plain paper found"),
 ])
 def test_a_photo_that_holds_no_digit_is_refused_in_one_line(case, cause, mnist, tmp_path):
     rng = np.random.default_rng(0)
@@ -324,6 +325,7 @@ def test_a_photo_that_holds_no_digit_is_refused_in_one_line(case, cause, mnist, 
         "a blank sheet on a desk": lambda: photo(blank, rng, sheet=(0.15, 0.2, 0.85, 0.8)),
         "a blank page in a shadow": lambda: photo(blank, rng, shadow=("right", 0.45)),
         "a speck of dirt alone": lambda: photo(blank, rng, speck=True),
+        "noise, no plain paper anywhere": lambda: rng.random((64, 64)),
     }[case]()
     path = save(grey, tmp_path / "photo.jpg")
     with pytest.raises(picture.PictureError) as caught:
