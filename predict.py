@@ -7,8 +7,9 @@ label pictures of your own; or write Kaggle's submission file.
     python predict.py --weights w.npz --image photos/ --csv labels.csv   # a folder of them
     python predict.py --dataset kaggle --weights w.npz --data-dir DIR --submission sub.csv
 
-Pictures are prepared as the data set's images were made (datasets/picture.py: the ink cropped, scaled
-into MNIST's 20x20 box and centred by its centre of mass in 28x28); one picture is drawn as
+Pictures are prepared as the data set's images were made (datasets/picture.py: read as they are
+displayed, the paper found under shadows and on a desk, the ink cropped, scaled into MNIST's
+20x20 box and moved to where MNIST put its digits' centre of mass); one picture is drawn as
 prepared, with both twins' probabilities; several give one line each.
 
 The data set is the one the weights were trained on unless --dataset says otherwise. Torch is
@@ -23,7 +24,8 @@ import sys
 import numpy as np
 
 from cli.run import ERRORS, fail, warn
-from datasets import picture
+from datasets import picture, read
+from datasets.base import PictureError
 from datasets.catalog import DATASETS, load as load_dataset, to_float
 from storage.atomic import FileError, check_writable, write_text
 from training import models, weights_file
@@ -147,7 +149,7 @@ def main(argv=None):
         if args.submission:
             return write_submission(args, nets)
         if args.image:
-            paths = picture.pictures(args.image)
+            paths = read.pictures(args.image)
             x = np.stack([picture.prepare(path, spec) for path in paths])
             if len(paths) > 1 or args.csv:
                 return label_pictures(args, paths, x, nets, spec)
@@ -175,7 +177,7 @@ def main(argv=None):
         guesses = ", ".join(f"{n} says {said(int(np.argmax(p)))}" for n, p in probs.items())
         print(guesses + (f"; true label {said(label)}" if label is not None else ""))
         return 0
-    except (*ERRORS, picture.PictureError) as e:
+    except (*ERRORS, PictureError) as e:
         return fail(str(e))
 
 

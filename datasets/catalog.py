@@ -32,6 +32,10 @@ class Spec:
     # warning: "" or one line the command prints if it goes on (e.g. unofficial MNIST files)
     ink_box: int = 0         # a picture's ink is scaled into this square (picture.py); 0: the
                              # whole picture is resized to image_shape
+    ink_centre: tuple = ()   # (y, x) in pixel indices where the ink's centre of mass was put,
+                             # for a data set of ink drawn on paper (MNIST: (14, 14), measured
+                             # from its training images); (): items photographed on a backdrop,
+                             # their box centred in the field (Fashion-MNIST)
 
     @property
     def n_inputs(self):
@@ -146,10 +150,11 @@ def read_lines(data_dir, allow_download):
 
 DIGITS = tuple(str(d) for d in range(10))
 DATASETS = {spec.name: spec for spec in (
-    Spec("mnist", "MNIST", (28, 28), DIGITS, read_mnist, ink_box=20),
+    Spec("mnist", "MNIST", (28, 28), DIGITS, read_mnist, ink_box=20, ink_centre=(14.0, 14.0)),
     Spec("fashion-mnist", "Fashion-MNIST", (28, 28),
          ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
           "Bag", "Ankle boot"), read_fashion_mnist, ink_box=28),    # items fill the field
-    Spec("kaggle", "Kaggle Digit Recognizer", (28, 28), DIGITS, read_kaggle, ink_box=20),
+    Spec("kaggle", "Kaggle Digit Recognizer", (28, 28), DIGITS, read_kaggle, ink_box=20,
+         ink_centre=(14.0, 14.0)),                                 # MNIST's images
     Spec("lines", "lines", (16, 16), ("horizontal", "vertical"), read_lines),
 )}

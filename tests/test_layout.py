@@ -25,6 +25,7 @@ NUMPY_SIDE = ["mlp_np", "nets.shapes", "nets.layers_np", "nets.dense_np", "nets.
               "twins.base", "twins.threads",
               "twins.optim_np", "twins.numpy_twin", "datasets.base", "datasets.catalog",
               "datasets.idx", "datasets.kaggle", "datasets.lines", "datasets.picture",
+              "datasets.read", "datasets.paper", "datasets.ink",
               "storage.paths", "storage.atomic", "training.config", "training.defaults",
               "training.schedule", "training.models", "training.loop", "training.start",
               "training.weights_file", "training.diagnosis", "training.tuning", "cli.process",
