@@ -58,17 +58,13 @@ class CNN(nn.Module):
             named[f"C{j}"] = conv.weight
             if conv.bias is not None:
                 named[f"c{j}"] = conv.bias
-        for j, norm in self.norms.items():
-            named.update(batch_norm_tensors(norm, self.names[j]))
-        return {**named, **self.head.params}
+        return {**named, **batch_norm_tensors(self.norms, self.names), **self.head.params}
 
     @property
     def buffer_tensors(self):
         """{"cbn1_running_mean": ..., "bn1_running_mean": ...}: batch norm's statistics."""
-        named = {}
-        for j, norm in self.norms.items():
-            named.update(batch_norm_tensors(norm, self.names[j], buffers=True))
-        return {**named, **self.head.buffer_tensors}
+        return {**batch_norm_tensors(self.norms, self.names, buffers=True),
+                **self.head.buffer_tensors}
 
 
 @torch.no_grad()

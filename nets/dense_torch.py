@@ -54,17 +54,12 @@ class Dense(nn.Module):
             named[f"W{i}"] = layer.weight
             if layer.bias is not None:
                 named[f"b{i}"] = layer.bias
-        for i, norm in self.norms.items():
-            named.update(batch_norm_tensors(norm, self.names[i]))
-        return named
+        return {**named, **batch_norm_tensors(self.norms, self.names)}
 
     @property
     def buffer_tensors(self):
         """{"bn1_running_mean": ..., ...}: batch norm's statistics by name."""
-        named = {}
-        for i, norm in self.norms.items():
-            named.update(batch_norm_tensors(norm, self.names[i], buffers=True))
-        return named
+        return batch_norm_tensors(self.norms, self.names, buffers=True)
 
 
 @torch.no_grad()

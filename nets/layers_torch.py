@@ -36,8 +36,10 @@ def batch_norm_layer(kind, params, buffers, names):
     return norm
 
 
-def batch_norm_tensors(norm, names, buffers=False):
-    """{name: tensor} of nn.BatchNorm's weight and bias, or (buffers=True) its statistics."""
+def batch_norm_tensors(norms, names, buffers=False):
+    """{name: tensor} of the weights and biases of a ModuleDict of nn.BatchNorm layers, or
+    (buffers=True) their statistics; names: {key: nets.shapes.bn_names}, by the dict's keys."""
     parts = ("running_mean", "running_var", "num_batches_tracked") if buffers else ("weight",
                                                                                     "bias")
-    return {names[part]: getattr(norm, part) for part in parts}
+    return {names[key][part]: getattr(norm, part) for key, norm in norms.items()
+            for part in parts}

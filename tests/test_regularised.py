@@ -1,7 +1,6 @@
 """The networks with the layers every course adds (activations, batch norm, dropout): both twins
 from the same weights give the same gradients and the same training, the general MLP is the
 lesson's MLP when it adds nothing, and such a run saves, cross-loads and resumes exactly."""
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,7 +14,8 @@ from nets.dense_np import with_batch_norm
 from nets.shapes import Arch
 from test_cli import TINY, run, tiny  # noqa: F401  (tiny: the fixture)
 from test_parity import subset
-from training import loop, models, weights_file
+from test_resume import train_run
+from training import models, weights_file
 from training.config import Config
 
 ARCH = Arch((28, 28), (2, 0), (1, 1), 2)
@@ -78,7 +78,7 @@ def test_without_additions_the_general_network_computes_as_the_lesson_did():
     from nets.dense_np import Dense
     rng = np.random.default_rng(2)
     params = mlp_np.init_params((100, 32, 16, 10), 3, "float64")
-    x, y = rng.random((9, 100)), rng.integers(0, 10, 9)
+    x = rng.random((9, 100))
     lesson = mlp_np.MLP({k: v.copy() for k, v in params.items()})
     general = Dense({k: v.copy() for k, v in params.items()}, dropout=0.5)  # no masks: off
     general.training = True
@@ -100,24 +100,8 @@ def config(**kw):
 
 
 def train(twin, params, dataset, cfg, resume=None, stop_after=None):
-    """(kept weights, history, checkpoint); stop_after=k stops after k steps as Ctrl-C does."""
-    twin = type(twin)()
-    model = models.build(twin, cfg, params)
-    checkpoint, step = {}, twin.train_step
-    if stop_after:
-        taken = []
-        def counted(*a, **kw):
-            taken.append(1)
-            if len(taken) == stop_after:
-                loop._stop.set()
-            return step(*a, **kw)
-        twin.train_step = counted
-    try:
-        history = loop.train(twin, model, dataset, cfg, progress=False, log=lambda *a: None,
-                             resume=resume, checkpoint=checkpoint)
-    finally:
-        loop._stop.clear()
-    return twin.export(model), history, checkpoint
+    """(kept weights, history, checkpoint): tests/test_resume.py's run, by twin."""
+    return train_run(twin.name, params, dataset, cfg, resume, stop_after)
 
 
 @pytest.mark.parametrize("model", ["mlp", "cnn"])

@@ -7,7 +7,7 @@ import mlp_np
 from conftest import rel_err
 from datasets import catalog
 from helpers import TORCH
-from training import loop, weights_file
+from training import loop, models, weights_file
 from training.config import Config
 from training.start import resumed
 from twins.numpy_twin import NumpyTwin
@@ -33,7 +33,7 @@ def train_run(twin_name, params, dataset, cfg, resume=None, stop_after=None):
     """(kept weights, history, checkpoint) of a run; stop_after=k stops it after k steps, as
     Ctrl-C does."""
     twin = TWINS[twin_name]()
-    model = twin.build(params)
+    model = models.build(twin, cfg, params)
     checkpoint = {}
     if stop_after:
         step, taken = twin.train_step, []
