@@ -53,8 +53,11 @@ class Params:
 
 
 # Chosen for 28x28 digits: within what Simard et al. and LeCun et al. (1998, section III.C's
-# distortions) used. Elastic is off by default: see benchmarks/augment_cost.py for its cost and
-# what it changes.
+# distortions) used. Elastic is off by default: it doubles the cost (on the 2-core machine of
+# benchmarks/augment_cost.py, per 60,000-image epoch: affine 0.48 s, affine + elastic 1.0 s,
+# against 1.6 s of the default MLP's NumPy steps and 7.5 s of the CNN's) and did not pay on
+# top of the affine maps: the MLP, 20 epochs on 10,000 MNIST images, held-out accuracy (mean
+# of 2 seeds) none 97.29 %, affine 97.81 %, elastic alone 97.73 %, both 97.34 %.
 DEFAULT = Params()
 ELASTIC = Params(elastic_alpha=34.0, elastic_sigma=4.0)      # Simard et al.'s alpha and sigma
 IDENTITY = Params(degrees=0.0, scale=(1.0, 1.0), shift=0.0)
