@@ -105,9 +105,9 @@ def train(twin, params, dataset, cfg, resume=None, stop_after=None):
 
 
 @pytest.mark.parametrize("model", ["mlp", "cnn"])
-def test_fifty_float64_steps_with_batch_norm_and_dropout_agree(mnist, model):
+def test_fifty_float64_steps_with_batch_norm_dropout_and_augmentation_agree(mnist, model):
     cfg = config(model=model, epochs=1, channels=(3, 4), hidden=(16,), activation="relu",
-                 dropout=0.25)
+                 dropout=0.25, augment=True)
     dataset = subset(mnist, 50 * 64, 300)
     params = models.init_params(cfg)
     (kept_np, h_np, _), (kept_t, h_t, _) = (train(twin, params, dataset, cfg)
