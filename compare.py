@@ -198,7 +198,9 @@ def compare_models(args, dataset, devices):
         print(f"--- {name}: {models.describe(cfg)}, {n_params:,} parameters", flush=True)
         model_rows, _, curves = run_seeds(cfg, dataset, devices, args.threads, args.seeds,
                                           not args.no_progress)
-        rows += [dict(r, name=name, parameters=n_params) for r in model_rows]
+        bound = one_number_bound(dataset) if cfg.hidden == (1,) else float("nan")
+        rows += [dict(r, name=name, parameters=n_params, one_number_bound=bound)
+                 for r in model_rows]
         if cfg.model == "cnn":
             (args.out / "cnn").mkdir(exist_ok=True)
             figures.plot_curves(curves, args.out / "cnn", f"{dataset.spec.title} CNN")
@@ -212,6 +214,14 @@ def compare_models(args, dataset, devices):
         changed = replace_between(args.readme, MODELS_START, MODELS_END, section)
         print(f"{args.readme}: models section {'rewritten' if changed else 'unchanged'}")
     return 0
+
+
+def one_number_bound(dataset):
+    """What any network that passes one number per image (784-1-10) can reach at most,
+    estimated: Fisher's direction with a histogram decoder, test accuracy (training/capacity)."""
+    from training.capacity import one_number_accuracy
+    return one_number_accuracy(dataset.x_train, dataset.y_train, dataset.x_test,
+                               dataset.y_test)["test_accuracy"]
 
 
 def model_config(name, run, args):

@@ -37,6 +37,9 @@ def parse(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="mnist", choices=tuple(DATASETS))
     parser.add_argument("--model", default="mlp", choices=MODELS)
+    parser.add_argument("--search", help="a search by its name, when the data set has several "
+                                         "for one model (training/defaults.py's SEARCHES; "
+                                         "default: the model's)")
     parser.add_argument("--twin", default="numpy", choices=TWINS,
                         help="the twin that trains the candidates")
     parser.add_argument("--only", type=int, nargs="+", help="indices of the candidates to run")
@@ -49,8 +52,9 @@ def parse(argv=None):
     parser.add_argument("--from-table", action="store_true",
                         help="train nothing: rewrite the README section from the table")
     args = parser.parse_args(argv)
-    if (args.dataset, args.model) not in SEARCHES:
-        parser.error(f"no search for --model {args.model} on {args.dataset}; there are "
+    args.search = args.search or args.model
+    if (args.dataset, args.search) not in SEARCHES:
+        parser.error(f"no search {args.search} on {args.dataset}; there are "
                      + ", ".join(f"{m} on {d}" for d, m in SEARCHES))
     if args.from_table:
         ignored = [f"--{f.replace('_', '-')}" for f in ("only", "data_dir", "no_readme")
@@ -58,17 +62,17 @@ def parse(argv=None):
         if ignored:
             parser.error(f"--from-table rewrites the section from the table, which decides "
                          f"it: {', '.join(ignored)} would do nothing")
-    candidates, _, _ = SEARCHES[args.dataset, args.model]
+    candidates, _, _ = SEARCHES[args.dataset, args.search]
     if any(not 0 <= i < len(candidates) for i in args.only or ()):
         parser.error(f"--only takes candidates 0..{len(candidates) - 1}")
-    name = "tuning.csv" if args.model == "mlp" else f"tuning-{args.model}.csv"
+    name = "tuning.csv" if args.search == "mlp" else f"tuning-{args.search}.csv"
     args.out = Path(args.out or results_folder(args.dataset) / name)
     try:                                          # before hours of training, not after
         if not args.from_table:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             check_writable(args.out)
         if not args.no_readme or args.from_table:
-            check_markers(args.readme, *markers(args.dataset, args.model))
+            check_markers(args.readme, *markers(args.dataset, args.search))
     except (OSError, FileError) as e:
         parser.error(f"{getattr(e, 'strerror', None) or e}")
     return args
@@ -76,14 +80,14 @@ def parse(argv=None):
 
 def main(argv=None):
     args = parse(argv)
-    candidates, val_size, reach = SEARCHES[args.dataset, args.model]
+    candidates, val_size, reach = SEARCHES[args.dataset, args.search]
     try:
         table = read_table(args.out) if args.from_table else run_candidates(args, candidates,
                                                                            val_size, reach)
         if not args.no_readme or args.from_table:
-            start, end = markers(args.dataset, args.model)
+            start, end = markers(args.dataset, args.search)
             replace_between(args.readme, start, end,
-                            tuning_section(table, args.dataset, val_size, reach, args.model))
+                            tuning_section(table, args.dataset, val_size, reach, args.search))
         return 0
     except ERRORS as e:
         return fail(str(e))

@@ -20,7 +20,8 @@ def models_section(table, machine, images):
                          "train s, longest": f"{t.train_seconds.max():.1f}",
                          "epochs": str(first.epochs), "learning rate": f"{first.lr:g}",
                          "optimizer": first.optimizer, "device": first.device,
-                         "NumPy / PyTorch time": f"{ratio.median():.2f}"})
+                         "NumPy / PyTorch time": f"{ratio.median():.2f}",
+                         "one-number bound (%)": bound_of(first)})
     cnn = table[table.name == "CNN"]
     seeds = ", ".join(map(str, sorted(table.seed.unique())))
     return "\n".join([
@@ -30,6 +31,12 @@ def models_section(table, machine, images):
         "", pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True),
         *(cnn_targets(cnn, images) if len(cnn) else []),
         MODELS_END])
+
+
+def bound_of(row):
+    """The row's one-number bound as shown: a 784-1-10 network's, blank for the others."""
+    bound = row.get("one_number_bound", float("nan"))
+    return "" if pd.isna(bound) else f"{100 * bound:.2f}"
 
 
 def cnn_targets(cnn, images):

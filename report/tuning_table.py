@@ -24,7 +24,8 @@ def tuning_section(table, dataset="mnist", val_size=5000, reach=0.98, model="mlp
         f"{len(close_to_best(table, val_size))} candidates are within it of the best. "
         f"Chosen (of those, {rule}): candidate {best.candidate}, "
         + (f"channels {best.channels} ({best.kernel}x{best.kernel}), " if "channels" in best
-           else "") + f"hidden "
+           else "") + (f"{best.layers}, " if isinstance(best.get("layers"), str) else "")
+        + f"hidden "
         f"{best.hidden}, {best.optimizer} lr {best.lr:g}, batch {best.batch_size}, "
         f"{best.epochs} epochs, weight decay {best.weight_decay:g}, label smoothing "
         f"{best.label_smoothing:g}, weight average decay {best.ema:g}.",

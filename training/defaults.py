@@ -84,21 +84,39 @@ CNN_CANDIDATES = [
     dict(LENET, lr=3e-3, batch_size=512),
     dict(LENET, lr=1e-3, batch_size=128),
 ]
-# (data set, model) -> (candidates, validation images, the accuracy whose first reaching is
-# timed)
+# The single-neuron perceptron (784-1-10, ReLU, squared error): its output layer starts at 0, so
+# that its one unit is not silenced before it learns (with He's start it dies in epoch 1).
+NEURON = dict(hidden=(1,), loss="mse", output_init="zero", optimizer="adam", lr=2e-3,
+              batch_size=256, epochs=8)
+NEURON_CANDIDATES = [
+    NEURON,
+    dict(NEURON, lr=1e-2),
+    dict(NEURON, lr=5e-3),
+    dict(NEURON, lr=1e-2, batch_size=64),
+    dict(NEURON, lr=1e-2, epochs=20),
+    dict(NEURON, optimizer="momentum", lr=0.2),
+    dict(NEURON, lr=1e-2, schedule="constant"),
+    dict(NEURON, label_smoothing=0.1, ema=0.999),                # the MLP's own
+]
+# (data set, search) -> (candidates, validation images, the accuracy whose first reaching is
+# timed); a search is named after its model, or after the models table's row it chooses for
 SEARCHES = {
     ("mnist", "mlp"): (MNIST_CANDIDATES, 5000, 0.98),
     ("fashion-mnist", "mlp"): (FASHION_CANDIDATES, 5000, 0.90),
     ("kaggle", "mlp"): (MNIST_CANDIDATES, 3780, 0.98),      # a tenth of its training part
     ("lines", "mlp"): (LINES_CANDIDATES, 5000, 1.0),
     ("mnist", "cnn"): (CNN_CANDIDATES, 5000, 0.99),
+    ("mnist", "neuron"): (NEURON_CANDIDATES, 5000, 0.2),
 }
 
 
 # --- compare.py --models -----------------------------------------------------------------------
 # The models table's rows: what each changes from the data set's defaults of its --model.
 MODEL_RUNS = (("softmax regression", dict(model="mlp", hidden=(0,))),
-              ("single neuron", dict(model="mlp", hidden=(1,), loss="mse")),
+              # tune.py --search neuron's choice (docs/defaults.md)
+              ("single neuron", dict(model="mlp", hidden=(1,), loss="mse", output_init="zero",
+                                     optimizer="momentum", lr=0.2, epochs=8,
+                                     label_smoothing=0.0, ema=0.0)),
               ("MLP", dict(model="mlp")),
               ("CNN", dict(model="cnn")),
               # AlexNet's shape at MNIST's scale (three convolutions, two wide fully connected

@@ -12,6 +12,7 @@ def tuning_row(i, cfg, history, reach):
     convolutions = dict(channels="-".join(map(str, cfg.channels)), kernel=cfg.kernel) \
         if cfg.model == "cnn" else {}
     return dict(candidate=i, **convolutions, hidden="-".join(map(str, cfg.hidden)) or "0",
+                **({"layers": additions(cfg)} if additions(cfg) else {}),
                 optimizer=cfg.optimizer, lr=cfg.lr, weight_decay=cfg.weight_decay,
                 batch_size=cfg.batch_size, epochs=cfg.epochs,
                 final_val_acc=accs[-1], best_val_acc=max(accs),
@@ -20,6 +21,17 @@ def tuning_row(i, cfg, history, reach):
                 label_smoothing=cfg.label_smoothing, ema=cfg.ema,
                 seconds_to_reach=round(reached.get("train_seconds", np.nan), 1),
                 final_val_loss=round(last["val_loss"], 5))
+
+
+def additions(cfg):
+    """What cfg adds to the plain network, in a few words ("" for none): the activation, batch
+    norm, dropout, augmentation, the output layer's start, the loss, a schedule other than
+    cosine."""
+    said = [cfg.activation] * (cfg.activation != "relu") + ["batch norm"] * cfg.batch_norm
+    said += [f"dropout {cfg.dropout:g}"] * (cfg.dropout > 0) + ["augment"] * cfg.augment
+    said += ["zero output"] * (cfg.output_init == "zero") + ["MSE"] * (cfg.loss == "mse")
+    said += [f"{cfg.schedule} lr"] * (cfg.schedule != "cosine")
+    return ", ".join(said)
 
 
 def standard_error(accuracy, val_size):
