@@ -115,12 +115,14 @@ def test_mnist_one_number_accuracy_is_near_what_was_measured(mnist_result):
     assert r["direction"].shape == (784,) and r["direction"].dtype == np.float64
 
 
-def test_mnist_result_is_the_same_every_time(mnist, mnist_result):
-    again = capacity.one_number_accuracy(mnist.x_train, mnist.y_train, mnist.x_test,
-                                         mnist.y_test)
-    assert np.array_equal(again["direction"], mnist_result["direction"])
-    assert {k: v for k, v in again.items() if k != "direction"} == \
-        {k: v for k, v in mnist_result.items() if k != "direction"}
+def test_mnist_result_is_the_same_every_time(mnist):
+    """Twice on a fifth of MNIST (the whole costs seconds a run): bit for bit the same."""
+    runs = [capacity.one_number_accuracy(mnist.x_train[:12000], mnist.y_train[:12000],
+                                         mnist.x_test[:2000], mnist.y_test[:2000])
+            for _ in range(2)]
+    assert np.array_equal(runs[0]["direction"], runs[1]["direction"])
+    assert {k: v for k, v in runs[0].items() if k != "direction"} == \
+        {k: v for k, v in runs[1].items() if k != "direction"}
 
 
 def test_fashion_one_number_accuracy_is_near_what_was_measured(fashion):
