@@ -45,7 +45,7 @@ from storage.atomic import (FileError, check_markers, check_writable, replace_be
                             write_text)
 from storage.paths import README, results_folder
 from training import config, loop, models
-from training.defaults import MODEL_RUNS
+from training.defaults import MODEL_PICTURES, MODEL_RUNS
 from training.lockstep import CONFIG_COLUMNS, parity_run, run_seeds
 from twins import load_twin
 from twins.base import TwinError
@@ -65,16 +65,20 @@ def parse(argv=None):
                                       "or learning_curves/<data set>/)")
     parser.add_argument("--readme", default=str(README), help="README to update")
     parser.add_argument("--no-readme", action="store_true", help="leave the README alone")
-    parser.add_argument("--models", action="store_true",
-                        help="train every model (softmax regression, the single neuron, the "
-                             "MLP, the CNN), each with its defaults and the flags given: "
-                             "models.csv and the README's models table")
+    parser.add_argument("--models", nargs="*", metavar="KEY",
+                        help="train the models table's rows, each with its defaults and the "
+                             "flags given: all, or those named (" + ", ".join(MODEL_RUNS) +
+                             "); models.csv keeps the other rows, and the README's models "
+                             "table is rebuilt from it")
     parser.add_argument("--from-results", action="store_true",
                         help="train nothing: rewrite the README section from the results.csv "
                              "and parity.csv already in --out")
     args = parser.parse_args(argv)
     cfg = config.config_from_args(parser, args)
     args.given = config.given_values(args)
+    unknown = [key for key in args.models or () if key not in MODEL_RUNS]
+    if unknown:
+        parser.error(f"--models takes {', '.join(MODEL_RUNS)}, not {', '.join(unknown)}")
     if args.from_results:
         ignored = [config.flag(k) for k in args.given] + [
             flag for flag, on in (("--seeds", args.seeds), ("--quick", args.quick),
@@ -106,7 +110,7 @@ def parse(argv=None):
 
 def readme_sections(cfg, args):
     """The (start, end) markers of the README sections this run rewrites."""
-    if args.models:
+    if args.models is not None:
         return [(MODELS_START, MODELS_END)]
     return ([(START, END)] if cfg.dataset == "mnist" else []) + [(DATASETS_START, DATASETS_END)]
 
@@ -159,7 +163,7 @@ def compare(parser, cfg, args):
     if cfg.batch_size > len(dataset.y_train):
         parser.error(f"--batch-size {cfg.batch_size} is larger than the "
                      f"{len(dataset.y_train)} training images")
-    if args.models:
+    if args.models is not None:
         return compare_models(args, dataset, devices)
     models.check_memory(cfg)
     warn(dataset)                  # past every check: an error stays the run's one line
@@ -188,32 +192,47 @@ def compare(parser, cfg, args):
 
 
 def compare_models(args, dataset, devices):
-    """Every model of defaults.MODEL_RUNS with both twins: models.csv, the CNN's curves, the
-    README's models table."""
-    configs = {name: model_config(name, run, args) for name, run in MODEL_RUNS}
+    """The rows of defaults.MODEL_RUNS asked for (all by default) with both twins, each written
+    into models.csv as it ends (the other rows kept: the table fills model by model); the
+    pictures of defaults.MODEL_PICTURES' rows; the README's models table, from models.csv."""
+    keys = args.models or list(MODEL_RUNS)
+    configs = {key: model_config(*MODEL_RUNS[key], args) for key in keys}
     warn(dataset)                  # past every check: an error stays the run's one line
-    rows = []
-    for name, cfg in configs.items():
-        n_params = models.n_params(cfg)
+    table = read_models(args.out / "models.csv") if args.models else None
+    for key, cfg in configs.items():
+        name, n_params = MODEL_RUNS[key][0], models.n_params(cfg)
         print(f"--- {name}: {models.describe(cfg)}, {n_params:,} parameters", flush=True)
         model_rows, _, curves = run_seeds(cfg, dataset, devices, args.threads, args.seeds,
                                           not args.no_progress)
         bound = one_number_bound(dataset) if cfg.hidden == (1,) else float("nan")
-        rows += [dict(r, name=name, parameters=n_params, one_number_bound=bound)
-                 for r in model_rows]
-        if cfg.model == "cnn":
-            (args.out / "cnn").mkdir(exist_ok=True)
-            figures.plot_curves(curves, args.out / "cnn", f"{dataset.spec.title} CNN")
+        rows = pd.DataFrame([dict(r, name=name, parameters=n_params, one_number_bound=bound)
+                             for r in model_rows])
+        table = rows if table is None else in_order(pd.concat([table[table.name != name],
+                                                               rows]))
+        write_text(args.out / "models.csv", table.to_csv(index=False))
+        if key in MODEL_PICTURES:
+            folder = args.out / MODEL_PICTURES[key]
+            folder.mkdir(exist_ok=True)
+            figures.plot_curves(curves, folder, f"{dataset.spec.title} {name}")
             figures.plot_explanations(curves, dataset.x_test, dataset.y_test, dataset.spec,
-                                      args.out / "cnn", f"{dataset.spec.title} CNN")
-    table = pd.DataFrame(rows)
-    write_text(args.out / "models.csv", table.to_csv(index=False))
+                                      folder, f"{dataset.spec.title} {name}")
     section = models_section(table, machine(args), images_path(args))
     print("\n".join(section.splitlines()[1:-1]))
     if not args.no_readme:
         changed = replace_between(args.readme, MODELS_START, MODELS_END, section)
         print(f"{args.readme}: models section {'rewritten' if changed else 'unchanged'}")
     return 0
+
+
+def read_models(path):
+    """models.csv as it stands, or None where there is none yet."""
+    return pd.read_csv(path) if path.is_file() else None
+
+
+def in_order(table):
+    """The models table's rows in defaults.MODEL_RUNS' order."""
+    order = {name: i for i, (name, _) in enumerate(MODEL_RUNS.values())}
+    return table.sort_values("name", key=lambda names: names.map(order), kind="stable")
 
 
 def one_number_bound(dataset):
@@ -248,7 +267,7 @@ def read_csv(path):
 
 def rewrite_from_results(cfg, args):
     """The README sections from the CSVs of an earlier run (its config is read from them)."""
-    if args.models:
+    if args.models is not None:
         section = models_section(read_csv(args.out / "models.csv"), machine(args),
                                  images_path(args))
         changed = replace_between(args.readme, MODELS_START, MODELS_END, section)

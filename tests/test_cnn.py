@@ -173,3 +173,13 @@ def test_compare_models_writes_every_model_and_regenerates_its_table(mnist, tmp_
             "--readme", str(readme))
     assert r.returncode == 0 and "models section unchanged" in r.stdout, r.stderr
     assert readme.read_bytes() == before
+    # model by model: one row run again (another seed), the others kept, the table rebuilt
+    r = run("compare.py", "--models", "neuron", "--quick", "--no-progress", "--seeds", "7",
+            "--out", str(tmp_path / "lc"), "--readme", str(readme))
+    assert r.returncode == 0, r.stderr
+    again = pd.read_csv(tmp_path / "lc" / "models.csv")
+    assert list(again.name.unique()) == list(table.name.unique())
+    assert set(again[again.name == "single neuron"].seed) == {7}
+    kept = [t[t.name != "single neuron"].reset_index(drop=True) for t in (again, table)]
+    assert kept[0].equals(kept[1])
+    assert again.one_number_bound.notna().sum() == 2              # the single neuron's rows

@@ -111,18 +111,23 @@ SEARCHES = {
 
 
 # --- compare.py --models -----------------------------------------------------------------------
-# The models table's rows: what each changes from the data set's defaults of its --model.
-MODEL_RUNS = (("softmax regression", dict(model="mlp", hidden=(0,))),
-              # tune.py --search neuron's choice (docs/defaults.md)
-              ("single neuron", dict(model="mlp", hidden=(1,), loss="mse", output_init="zero",
+# The models table's rows, by the key --models takes: (name, what it changes from the data
+# set's defaults of its model).
+MODEL_RUNS = {
+    "softmax": ("softmax regression", dict(model="mlp", hidden=(0,))),
+    # tune.py --search neuron's choice (docs/defaults.md)
+    "neuron": ("single neuron", dict(model="mlp", hidden=(1,), loss="mse", output_init="zero",
                                      optimizer="momentum", lr=0.2, epochs=8,
                                      label_smoothing=0.0, ema=0.0)),
-              ("MLP", dict(model="mlp")),
-              ("CNN", dict(model="cnn")),
-              # AlexNet's shape at MNIST's scale (three convolutions, two wide fully connected
-              # layers): 15x the CNN's parameters and 10x its flops, so 4 epochs, not 20.
-              ("AlexNet-like CNN", dict(model="cnn", channels=(32, 64, 128), kernel=3,
-                                        padding=(1,), hidden=(512, 256), epochs=4)))
+    "mlp": ("MLP", dict(model="mlp")),
+    "cnn": ("CNN", dict(model="cnn")),
+    # AlexNet's shape at MNIST's scale (three convolutions, two wide fully connected layers):
+    # 15x the CNN's parameters and 10x its flops, so 4 epochs, not 20.
+    "alexnet": ("AlexNet-like CNN", dict(model="cnn", channels=(32, 64, 128), kernel=3,
+                                         padding=(1,), hidden=(512, 256), epochs=4)),
+}
+# The rows whose pictures (curves, confusion, errors, filters) the README shows, by folder.
+MODEL_PICTURES = {"cnn": "cnn"}
 
 
 # --- targets ----------------------------------------------------------------------------------
