@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from datasets.catalog import batch_order, dropout_masks
 from nets.layers_np import LOSSES
-from training.models import EVAL_BATCH
+from training.models import eval_batch
 from training.schedule import EMA_EVERY, ema_decay_at, lr_at, total_steps_of
 
 TRAIN_EVAL_SIZE = 10_000   # training images re-scored after each epoch for the train accuracy
@@ -73,11 +73,13 @@ def stop_between_steps():
         _stop.clear()
 
 
-def evaluate(twin, model, x, y, batch_size=EVAL_BATCH):
+def evaluate(twin, model, x, y, batch_size=None):
     """Mean loss (the one the model trains with, unsmoothed: cross-entropy by default) and
-    accuracy of `model` on (x, y), x on the twin's device.
+    accuracy of `model` on (x, y), x on the twin's device, batch_size images a pass (default:
+    training.models.eval_batch's).
 
     Both are computed here in NumPy from the model's logits, the same way for both twins."""
+    batch_size = batch_size or eval_batch(model)
     loss_forward = LOSSES[model.loss][0]
     losses, correct = [], 0
     y = twin.to_numpy(y)
@@ -89,13 +91,14 @@ def evaluate(twin, model, x, y, batch_size=EVAL_BATCH):
     return sum(losses) / len(y), correct / len(y)
 
 
-def logits_of(twin, model, x, batch_size=EVAL_BATCH):
+def logits_of(twin, model, x, batch_size=None):
     """x (N, D) NumPy -> logits (N, classes) as float64 NumPy, in batches."""
+    batch_size = batch_size or eval_batch(model)
     return np.concatenate([twin.to_numpy(twin.logits(model, twin.asarray(x[i:i + batch_size])))
                            for i in range(0, len(x), batch_size)]).astype(np.float64)
 
 
-def predictions(twin, model, x, batch_size=EVAL_BATCH):
+def predictions(twin, model, x, batch_size=None):
     """The class each image of x (N, D) NumPy is given, (N,) NumPy."""
     return logits_of(twin, model, x, batch_size).argmax(axis=1)
 

@@ -10,7 +10,15 @@ from nets import cnn_np
 from nets.dense_np import with_batch_norm
 from nets.shapes import Arch, count_layers
 
-EVAL_BATCH = 10_000        # images per forward pass when scoring (memory_needed counts it)
+# Images per forward pass when scoring (memory_needed counts them): a CNN's fewer, as its
+# im2col columns take 25-50 times an image's pixels (10,000 images: 0.8 GB for the first
+# convolution alone, twice the whole torch twin's peak).
+EVAL_BATCH, CNN_EVAL_BATCH = 10_000, 1_000
+
+
+def eval_batch(network):
+    """Images per forward pass when scoring `network` (of either twin)."""
+    return CNN_EVAL_BATCH if getattr(network, "arch", None) is not None else EVAL_BATCH
 
 
 class ModelError(ValueError):
@@ -94,14 +102,15 @@ def memory_needed(cfg):
     """Bytes that training cfg's model needs at its peak, roughly: every weight as itself, its
     gradient, the optimizer's state (Adam 2 copies, momentum 1), the weight average and its
     float64 draw at initialisation; and the activations of a training batch (kept for
-    backward, with their gradients) and of an evaluation batch (EVAL_BATCH images)."""
+    backward, with their gradients) and of an evaluation batch (see eval_batch)."""
     itemsize = 8 if cfg.dtype == "float64" else 4
     layers = layer_shapes(cfg)
     params = sum(n for n, _ in layers)
     copies = 2 + {"adam": 2, "adamw": 2, "momentum": 1}.get(cfg.optimizer, 0) + (cfg.ema > 0)
     activations = sum(a for _, a in layers)
     return (params * (copies * itemsize + 8)
-            + activations * itemsize * (2 * cfg.batch_size + EVAL_BATCH))
+            + activations * itemsize * (2 * cfg.batch_size + (CNN_EVAL_BATCH if cfg.model == "cnn"
+                                                             else EVAL_BATCH)))
 
 
 def available_memory():
