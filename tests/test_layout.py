@@ -17,8 +17,8 @@ LAYERS = [
     {"twins"},
     {"training"},
     {"report"},
-    {"benchmarks", "cli"},
-    {"main_np", "main_torch", "compare", "bench", "tune", "predict"},
+    {"benchmarks", "cli", "page"},
+    {"main_np", "main_torch", "compare", "bench", "tune", "predict", "app"},
 ]
 # The NumPy side: what main_np.py runs on. None of it may need torch.
 NUMPY_SIDE = ["mlp_np", "nets.shapes", "nets.layers_np", "nets.cnn_np", "twins", "twins.threads",
