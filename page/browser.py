@@ -27,8 +27,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 # Strokes of each digit, one list of points per stroke, in the canvas's unit square (x right,
 # y down), shaped as people write them: a 7 in one stroke, a 0 as an oval. Few points: a
 # headless Chromium without a GPU renders the canvas in software, a frame per mouse move.
-OVAL = [(0.5 + 0.26 * math.sin(2 * math.pi * t / 20), 0.5 - 0.38 * math.cos(2 * math.pi * t / 20))
-        for t in range(21)]
+OVAL = [(0.5 + 0.26 * math.sin(2 * math.pi * t / 12), 0.5 - 0.38 * math.cos(2 * math.pi * t / 12))
+        for t in range(13)]
 STROKES = {"1": [[(0.54, 0.1), (0.46, 0.9)]],
            "7": [[(0.22, 0.14), (0.78, 0.14), (0.64, 0.42), (0.42, 0.9)]],
            "0": [OVAL]}
@@ -133,7 +133,9 @@ def draw(tab, strokes, size=0.6, steps=1, finger=False):
     """Draw `strokes` (STROKES' form) with the mouse, or a finger (touch events, as a phone's
     screen sends them), in the square of `size` times the canvas's shorter side at its centre
     (inside the white sheet at any zoom)."""
-    box = tab.locator("#canvas canvas").first.bounding_box()
+    sheet = tab.locator("#canvas canvas").first
+    sheet.scroll_into_view_if_needed()                 # as a person scrolls to it first
+    box = sheet.bounding_box()
     side = size * min(box["width"], box["height"])
     left = box["x"] + (box["width"] - side) / 2
     top = box["y"] + (box["height"] - side) / 2
@@ -176,7 +178,7 @@ def read_answer(tab):
     }""")
 
 
-def wait_for_answer(tab, before=None, settle=0.8, timeout=30):
+def wait_for_answer(tab, before=None, settle=0.5, timeout=30):
     """The answer once it differs from `before` (a read_answer) and has stayed the same for
     `settle` seconds: the page's answer to the last stroke."""
     start = time.monotonic()

@@ -23,10 +23,22 @@ SCREENSHOT = Path(tempfile.gettempdir()) / "app-browser-test" / "page.png"
 SEVEN_IN_TWO_STROKES = [[(0.22, 0.14), (0.78, 0.14)], [(0.78, 0.14), (0.64, 0.42), (0.42, 0.9)]]
 
 
+@pytest.fixture(scope="module")
+def url(tmp_path_factory):
+    """app.py serving the small MNIST MLP and, second in its list, a Fashion-MNIST MLP."""
+    fashion = Config.for_run("fashion-mnist", "mlp", hidden=(16,))
+    path = tmp_path_factory.mktemp("fashion") / "fashion.npz"
+    weights_file.save_weights(path, models.init_params(fashion),
+                              dict(fashion.to_dict(), twin="torch"))
+    with browser.served(["--weights", str(small_weights_file()), str(path)]) as url:
+        yield url
+
+
 def repository_files():
-    """What git sees in the checkout, ignored files included (bytecode and caches aside)."""
-    out = subprocess.run(["git", "status", "--porcelain", "--ignored", "--untracked-files=all"],
-                         cwd=ROOT, capture_output=True, text=True).stdout
+    """What git sees in the checkout, ignored files included (bytecode, caches and the
+    virtual environment aside: Gradio writes its hash_seed.txt into its own folder once)."""
+    out = subprocess.run(["git", "status", "--porcelain", "--ignored", "--untracked-files=all",
+                          "--", ".", ":!.venv"], cwd=ROOT, capture_output=True, text=True).stdout
     return {line for line in out.splitlines()
             if "__pycache__" not in line and ".pytest_cache" not in line}
 
@@ -50,12 +62,11 @@ def uploaded(tab, path):
     return browser.wait_for_answer(tab, before)
 
 
-def test_draw_a_1_a_7_and_a_0_both_twins_answer_alike_and_right(tmp_path):
+def test_draw_a_1_a_7_and_a_0_both_twins_answer_alike_and_right(url, tmp_path):
     files = repository_files()
     SCREENSHOT.parent.mkdir(exist_ok=True)
     start = time.monotonic()
-    with browser.served(["--weights", str(small_weights_file())]) as url, \
-            browser.opened(url) as tab:
+    with browser.opened(url) as tab:
         assert browser.read_answer(tab)["message"] == "draw a digit"
         assert "MLP 784-128-10 on MNIST" in tab.inner_text("#model-description")
         for digit in "170":
@@ -64,7 +75,7 @@ def test_draw_a_1_a_7_and_a_0_both_twins_answer_alike_and_right(tmp_path):
             assert got["agreement"] == "they agree" and float(got["difference"]) < 1e-4
             assert tab.locator("#seen img").count() == 1              # what the network sees
             if digit == "7":
-                tab.screenshot(path=SCREENSHOT)
+                tab.screenshot(path=SCREENSHOT, full_page=True)
             got = cleared(tab)
             assert got["state"] == "message" and got["message"] == "draw a digit"
             assert tab.locator("#seen img").count() == 0
@@ -92,12 +103,8 @@ def test_draw_a_1_a_7_and_a_0_both_twins_answer_alike_and_right(tmp_path):
     print(f"browser test: {time.monotonic() - start:.0f} s; screenshot {SCREENSHOT}")
 
 
-def test_two_visitors_at_once_a_mouse_and_a_finger_each_get_their_own_answer(tmp_path):
-    fashion = Config.for_run("fashion-mnist", "mlp", hidden=(16,))
-    weights_file.save_weights(tmp_path / "fashion.npz", models.init_params(fashion),
-                              dict(fashion.to_dict(), twin="torch"))
-    with browser.served(["--weights", str(small_weights_file()), str(tmp_path / "fashion.npz")]) \
-            as url, browser.opened(url, ("desktop", "phone")) as (first, second):
+def test_two_visitors_at_once_a_mouse_and_a_finger_each_get_their_own_answer(url):
+    with browser.opened(url, ("desktop", "phone")) as (first, second):
         before = browser.read_answer(first), browser.read_answer(second)
         browser.draw(first, browser.STROKES["1"])
         browser.draw(second, browser.STROKES["0"], finger=True)       # a phone, by finger
