@@ -47,6 +47,7 @@ from storage.paths import README, results_folder
 from training import config, loop, models
 from training.defaults import MODEL_PICTURES, MODEL_RUNS
 from training.lockstep import CONFIG_COLUMNS, parity_run, run_seeds
+from training.model_rows import in_order, model_config, one_number_bound, read_models
 from twins import load_twin
 from twins.base import TwinError
 from twins.numpy_twin import cupy_or_error
@@ -196,7 +197,8 @@ def compare_models(args, dataset, devices):
     into models.csv as it ends (the other rows kept: the table fills model by model); the
     pictures of defaults.MODEL_PICTURES' rows; the README's models table, from models.csv."""
     keys = args.models or list(MODEL_RUNS)
-    configs = {key: model_config(*MODEL_RUNS[key], args) for key in keys}
+    configs = {key: model_config(*MODEL_RUNS[key], args.given, args.dataset, args.quick)
+               for key in keys}
     warn(dataset)                  # past every check: an error stays the run's one line
     table = read_models(args.out / "models.csv") if args.models else None
     for key, cfg in configs.items():
@@ -222,40 +224,6 @@ def compare_models(args, dataset, devices):
         changed = replace_between(args.readme, MODELS_START, MODELS_END, section)
         print(f"{args.readme}: models section {'rewritten' if changed else 'unchanged'}")
     return 0
-
-
-def read_models(path):
-    """models.csv as it stands, or None where there is none yet."""
-    return pd.read_csv(path) if path.is_file() else None
-
-
-def in_order(table):
-    """The models table's rows in defaults.MODEL_RUNS' order."""
-    order = {name: i for i, (name, _) in enumerate(MODEL_RUNS.values())}
-    return table.sort_values("name", key=lambda names: names.map(order), kind="stable")
-
-
-def one_number_bound(dataset):
-    """What any network that passes one number per image (784-1-10) can reach at most,
-    estimated: Fisher's direction with a histogram decoder, test accuracy (training/capacity)."""
-    from training.capacity import one_number_accuracy
-    return one_number_accuracy(dataset.x_train, dataset.y_train, dataset.x_test,
-                               dataset.y_test)["test_accuracy"]
-
-
-def model_config(name, run, args):
-    """The config of the models table's row `name`: what `run` changes from the defaults of
-    its model, and the flags given. ModelError if it is not a valid config or too large."""
-    given = {k: v for k, v in args.given.items() if k not in run}
-    cfg = config.Config.for_run(args.dataset, run["model"],
-                                **given, **{k: v for k, v in run.items() if k != "model"})
-    if args.quick:
-        cfg = replace(cfg, epochs=1)
-    problem = config.validate(cfg)
-    if problem:
-        raise models.ModelError(f"{name}: {problem}")
-    models.check_memory(cfg)
-    return cfg
 
 
 def read_csv(path):

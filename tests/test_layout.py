@@ -17,8 +17,8 @@ LAYERS = [
     {"twins", "checks"},
     {"training"},
     {"report"},
-    {"benchmarks", "cli"},
-    {"main_np", "main_torch", "compare", "bench", "tune", "predict", "gradcheck"},
+    {"benchmarks", "cli", "page"},
+    {"main_np", "main_torch", "compare", "bench", "tune", "predict", "gradcheck", "app"},
 ]
 # The NumPy side: what main_np.py runs on. None of it may need torch.
 NUMPY_SIDE = ["mlp_np", "nets.shapes", "nets.layers_np", "nets.dense_np", "nets.cnn_np", "twins",

@@ -1,0 +1,44 @@
+"""The models table's rows (defaults.MODEL_RUNS): each row's config, the table kept in
+defaults.MODEL_RUNS' order as rows are replaced one model at a time, and the bound shown beside
+a network that passes one number per image."""
+from dataclasses import replace
+
+import pandas as pd
+
+from training import config, models
+from training.defaults import MODEL_RUNS
+
+
+def read_models(path):
+    """models.csv as it stands, or None where there is none yet."""
+    return pd.read_csv(path) if path.is_file() else None
+
+
+def in_order(table):
+    """The models table's rows in defaults.MODEL_RUNS' order."""
+    order = {name: i for i, (name, _) in enumerate(MODEL_RUNS.values())}
+    return table.sort_values("name", key=lambda names: names.map(order), kind="stable")
+
+
+def one_number_bound(dataset):
+    """What any network that passes one number per image (784-1-10) can reach at most,
+    estimated: Fisher's direction with a histogram decoder, test accuracy (training/capacity)."""
+    from training.capacity import one_number_accuracy
+    return one_number_accuracy(dataset.x_train, dataset.y_train, dataset.x_test,
+                               dataset.y_test)["test_accuracy"]
+
+
+def model_config(name, run, given, dataset, quick=False):
+    """The config of the models table's row `name` on `dataset`: what `run` changes from the
+    defaults of its model, and the flags given ({field: value}); one epoch if quick.
+    ModelError if it is not a valid config or too large for memory."""
+    given = {k: v for k, v in given.items() if k not in run}
+    cfg = config.Config.for_run(dataset, run["model"],
+                                **given, **{k: v for k, v in run.items() if k != "model"})
+    if quick:
+        cfg = replace(cfg, epochs=1)
+    problem = config.validate(cfg)
+    if problem:
+        raise models.ModelError(f"{name}: {problem}")
+    models.check_memory(cfg)
+    return cfg
