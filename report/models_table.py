@@ -2,7 +2,7 @@
 import pandas as pd
 
 from report.results_tables import by_seed, verdict
-from training.defaults import CNN_TARGETS
+from training.defaults import CNN_TARGETS, ROW_TARGETS
 
 MODELS_START, MODELS_END = "<!-- models:start -->", "<!-- models:end -->"
 
@@ -24,13 +24,38 @@ def models_section(table, machine, images):
                          "one-number bound (%)": bound_of(first)})
     cnn = table[table.name == "CNN"]
     seeds = ", ".join(map(str, sorted(table.seed.unique())))
+    targets = [row_targets(name, table[table.name == name]) for name in ROW_TARGETS
+               if (table.name == name).any()]
     return "\n".join([
         MODELS_START,
         f"Produced by `python compare.py --models` (seeds {seeds}; each model with its "
-        f"defaults, both twins from the same weights on the same batches) on: {machine}.",
+        f"defaults, both twins from the same weights on the same batches; a row may come from "
+        f"its own run, `--models KEY`) on: {machine}.",
         "", pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True),
+        *(["", "Against the targets of the layers issue (lowest over seeds and twins):", "",
+           *targets] if targets else []),
         *(cnn_targets(cnn, images) if len(cnn) else []),
         MODELS_END])
+
+
+def row_targets(name, r):
+    """One line: the row's targets (defaults.ROW_TARGETS) against its results."""
+    t, said = ROW_TARGETS[name], []
+    _, ratio, gap = by_seed(r)
+    if "accuracy" in t:
+        said.append((f"test accuracy ≥ {100 * t['accuracy']:.2f}%",
+                     f"{100 * r.test_acc.min():.2f}%", r.test_acc.min() >= t["accuracy"]))
+    if "gap" in t:
+        said.append((f"twins within {t['gap']:.2f} points", f"{gap.max():.2f}",
+                     gap.max() <= t["gap"] + 1e-9))
+    if "seconds" in t:
+        said.append((f"a seed's training < {t['seconds'] // 60} minutes per twin",
+                     f"{r.train_seconds.max():.0f} s", r.train_seconds.max() < t["seconds"]))
+    if "time_ratio" in t:
+        said.append((f"NumPy / PyTorch time ≤ {t['time_ratio']:.2f}", f"{ratio.median():.2f}",
+                     ratio.median() <= t["time_ratio"]))
+    return f"- {name}: " + "; ".join(f"{what}: {got}, {verdict(ok)}" for what, got, ok in said) \
+        + "."
 
 
 def bound_of(row):

@@ -148,9 +148,12 @@ MODEL_RUNS = {
     # 15x the CNN's parameters and 10x its flops, so 4 epochs, not 20.
     "alexnet": ("AlexNet-like CNN", dict(model="cnn", channels=(32, 64, 128), kernel=3,
                                          padding=(1,), hidden=(512, 256), epochs=4)),
+    # tune.py --search mlp-regularised's and cnn-regularised's choices (docs/defaults.md)
+    "mlp-regularised": ("MLP, regularised", dict(MLP_REGULARISED, model="mlp")),
+    "cnn-regularised": ("CNN, regularised", dict(CNN_REGULARISED, model="cnn")),
 }
 # The rows whose pictures (curves, confusion, errors, filters) the README shows, by folder.
-MODEL_PICTURES = {"cnn": "cnn"}
+MODEL_PICTURES = {"cnn": "cnn", "cnn-regularised": "cnn-regularised"}
 
 
 # --- targets ----------------------------------------------------------------------------------
@@ -168,3 +171,12 @@ MNIST_TARGETS = dict(accuracy=0.984, gap=0.10, time_ratio=1.0, seconds=60, reach
                      seconds_to_reach=6.5)
 # The CNN's targets (the convolutional-twin issue): compare.py --models' section.
 CNN_TARGETS = dict(accuracy=0.992, gap=0.10, seconds=300)
+# The models table's rows' targets (the layers issue): lowest test accuracy over seeds and twins,
+# largest gap between the twins (points), longest training of a seed (s), median NumPy /
+# PyTorch training time.
+ROW_TARGETS = {
+    "single neuron": dict(accuracy=0.22),
+    "CNN": dict(time_ratio=1.4),
+    "MLP, regularised": dict(accuracy=0.99, gap=0.10, seconds=900),
+    "CNN, regularised": dict(accuracy=0.995, gap=0.10, seconds=900, time_ratio=1.4),
+}
