@@ -156,8 +156,9 @@ def test_compare_models_writes_every_model_and_regenerates_its_table(mnist, tmp_
     assert r.returncode == 0, r.stderr
     table = pd.read_csv(tmp_path / "lc" / "models.csv")
     assert list(table.name.unique()) == ["softmax regression", "single neuron", "MLP", "CNN",
-                                         "AlexNet-like CNN"]
-    assert len(table) == 5 * 2 and set(table.implementation) == {"numpy", "torch"}   # 1 seed
+                                         "AlexNet-like CNN", "MLP, regularised",
+                                         "CNN, regularised"]
+    assert len(table) == 7 * 2 and set(table.implementation) == {"numpy", "torch"}   # 1 seed
     params = table.groupby("name").parameters.first()
     assert params["softmax regression"] == 7850 and params["single neuron"] == 785 + 20
     assert params["MLP"] == 784 * 16 + 16 + 16 * 10 + 10

@@ -149,7 +149,7 @@ MODEL_RUNS = {
     "alexnet": ("AlexNet-like CNN", dict(model="cnn", channels=(32, 64, 128), kernel=3,
                                          padding=(1,), hidden=(512, 256), epochs=4)),
     # tune.py --search mlp-regularised's and cnn-regularised's choices (docs/defaults.md)
-    "mlp-regularised": ("MLP, regularised", dict(MLP_REGULARISED, model="mlp")),
+    "mlp-regularised": ("MLP, regularised", dict(MLP_REGULARISED_CANDIDATES[3], model="mlp")),
     "cnn-regularised": ("CNN, regularised", dict(CNN_REGULARISED, model="cnn")),
 }
 # The rows whose pictures (curves, confusion, errors, filters) the README shows, by folder.

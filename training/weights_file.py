@@ -103,31 +103,7 @@ def _read_weights(path):
     n_convs, n_layers = count_layers(arrays)
     if n_layers == 0:
         raise FileError(f"{path} holds no weights (keys W1, b1, ... expected)")
-    expected = {f"{p}{i}" for i in range(1, n_convs + 1) for p in "Cc"} | \
-        {f"{p}{i}" for i in range(1, n_layers + 1) for p in "Wb"}
-    norms = batch_norms(arrays, n_convs, n_layers)
-    expected |= {name for names in norms.values() for name in names.values()}
-    expected -= {names["weight"].replace("cbn", "c").replace("bn", "b").replace("_weight", "")
-                 for names in norms.values()}        # batch norm's bias replaces the layer's
-    if set(arrays) != expected:
-        missing, extra = sorted(expected - set(arrays)), sorted(set(arrays) - expected)
-        raise FileError(f"{path}: keys do not form {'C1, c1, ..., ' if n_convs else ''}"
-                        f"W1, b1, ..., W{n_layers}, b{n_layers}"
-                        + (" with batch norm's" if norms else "")
-                        + (f"; missing {', '.join(missing)}" if missing else "")
-                        + (f"; unexpected {', '.join(extra)}" if extra else ""))
-    for name, a in arrays.items():
-        if not np.issubdtype(a.dtype, np.integer if is_buffer(name) and name.endswith(
-                "num_batches_tracked") else np.floating):
-            raise FileError(f"{path}: {name} is not of the kind it should be ({a.dtype})")
-        if not np.all(np.isfinite(a)):
-            raise FileError(f"{path}: {name} holds NaN or inf")
-    for (layer, width), names in norms.items():
-        wrong = [n for part, n in names.items()
-                 if arrays[n].shape != (() if part == "num_batches_tracked" else (width,))]
-        if wrong:
-            raise FileError(f"{path}: {', '.join(wrong)} should have {width} entries, one per "
-                            f"unit of {layer}")
+    check_keys(path, arrays, n_convs, n_layers)
     spec = DATASETS.get(config.get("dataset", "mnist"))         # older files: MNIST's
     n_in = spec.n_inputs if spec else arrays["W1"].shape[-1]
     if n_convs:
@@ -142,6 +118,37 @@ def _read_weights(path):
         raise FileError(f"{path}: the last layer has {n_in} outputs; {spec.name}, which it "
                         f"was trained on, has {spec.n_classes} classes")
     return arrays, config, state
+
+
+def check_keys(path, arrays, n_convs, n_layers):
+    """FileError unless the arrays are exactly the weights contract's for their layers: C_j, c_j,
+    W_i, b_i, batch norm's where its weight is (in place of the layer's bias), each of its kind
+    (floating; the batch count an integer), finite, and batch norm's one entry per unit."""
+    expected = {f"{p}{i}" for i in range(1, n_convs + 1) for p in "Cc"} | \
+        {f"{p}{i}" for i in range(1, n_layers + 1) for p in "Wb"}
+    norms = batch_norms(arrays, n_convs, n_layers)
+    for (layer, _), names in norms.items():
+        expected |= set(names.values())
+        expected.discard(("c" if layer.startswith("convolution") else "b") + layer.split()[-1])
+    if set(arrays) != expected:
+        missing, extra = sorted(expected - set(arrays)), sorted(set(arrays) - expected)
+        raise FileError(f"{path}: keys do not form {'C1, c1, ..., ' if n_convs else ''}"
+                        f"W1, b1, ..., W{n_layers}, b{n_layers}"
+                        + (" with batch norm's" if norms else "")
+                        + (f"; missing {', '.join(missing)}" if missing else "")
+                        + (f"; unexpected {', '.join(extra)}" if extra else ""))
+    for name, a in arrays.items():
+        count = is_buffer(name) and name.endswith("num_batches_tracked")
+        if not np.issubdtype(a.dtype, np.integer if count else np.floating):
+            raise FileError(f"{path}: {name} is not of the kind it should be ({a.dtype})")
+        if not np.all(np.isfinite(a)):
+            raise FileError(f"{path}: {name} holds NaN or inf")
+    for (layer, width), names in norms.items():
+        wrong = [n for part, n in names.items()
+                 if arrays[n].shape != (() if part == "num_batches_tracked" else (width,))]
+        if wrong:
+            raise FileError(f"{path}: {', '.join(wrong)} should have {width} entries, one per "
+                            f"unit of {layer}")
 
 
 def batch_norms(arrays, n_convs, n_layers):

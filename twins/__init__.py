@@ -14,14 +14,15 @@ def load_twin(name, device="cpu", threads=1):
     subnormal floats read as 0 (flush-to-zero), as the NumPy twin's Adam flushes them by hand
     (twins/optim_np.flush_subnormals). TwinError where the device cannot be used."""
     from threadpoolctl import threadpool_limits
-    threadpool_limits(threads)
     if name == "numpy":
         from twins import threads as pool
         from twins.numpy_twin import NumpyTwin
         pool.set_num_threads(threads)
+        threadpool_limits(threads)
         return NumpyTwin(device)
     import torch
     from twins.torch_twin import TorchTwin
     torch.set_num_threads(threads)
+    threadpool_limits(threads)           # once torch is loaded: its OpenMP and BLAS pools too
     torch.set_flush_denormal(True)
     return TorchTwin(device)
