@@ -170,6 +170,7 @@ def compare(parser, cfg, args):
     warn(dataset)                  # past every check: an error stays the run's one line
     progress = not args.no_progress
     rows, steps, curves = run_seeds(cfg, dataset, devices, args.threads, args.seeds, progress)
+    rows = [dict(r, machine=machine(args)) for r in rows]   # kept with the numbers it made
     parity = pd.concat([steps, parity_run(cfg, load_data(args, "float64"), devices,
                                           args.threads, progress)], ignore_index=True)
     results = pd.DataFrame(rows)
@@ -182,7 +183,7 @@ def compare(parser, cfg, args):
     print(f"wrote results.csv, parity.csv and the pictures (loss, accuracy, parity, confusion, "
           f"errors, first_layer .png) in {args.out}")
     if cfg.dataset == "mnist" and cfg.model == "mlp":
-        section = results_section(results, parity, cfg, machine(args), images_path(args))
+        section = results_section(results, parity, cfg, images_path(args))
         print("\n".join(section.splitlines()[1:-3]))
     else:
         shown = results[["seed", "implementation", "test_acc", "train_seconds"]]
@@ -207,8 +208,8 @@ def compare_models(args, dataset, devices):
         model_rows, _, curves = run_seeds(cfg, dataset, devices, args.threads, args.seeds,
                                           not args.no_progress)
         bound = one_number_bound(dataset) if cfg.hidden == (1,) else float("nan")
-        rows = pd.DataFrame([dict(r, name=name, parameters=n_params, one_number_bound=bound)
-                             for r in model_rows])
+        rows = pd.DataFrame([dict(r, name=name, parameters=n_params, one_number_bound=bound,
+                                  machine=machine(args)) for r in model_rows])
         table = rows if table is None else in_order(pd.concat([table[table.name != name],
                                                                rows]))
         write_text(args.out / "models.csv", table.to_csv(index=False))
@@ -218,7 +219,7 @@ def compare_models(args, dataset, devices):
             figures.plot_curves(curves, folder, f"{dataset.spec.title} {name}")
             figures.plot_explanations(curves, dataset.x_test, dataset.y_test, dataset.spec,
                                       folder, f"{dataset.spec.title} {name}")
-    section = models_section(table, machine(args), images_path(args))
+    section = models_section(table, images_path(args))
     print("\n".join(section.splitlines()[1:-1]))
     if not args.no_readme:
         changed = replace_between(args.readme, MODELS_START, MODELS_END, section)
@@ -236,8 +237,7 @@ def read_csv(path):
 def rewrite_from_results(cfg, args):
     """The README sections from the CSVs of an earlier run (its config is read from them)."""
     if args.models is not None:
-        section = models_section(read_csv(args.out / "models.csv"), machine(args),
-                                 images_path(args))
+        section = models_section(read_csv(args.out / "models.csv"), images_path(args))
         changed = replace_between(args.readme, MODELS_START, MODELS_END, section)
         print(f"{args.readme}: models section {'rewritten' if changed else 'unchanged'}")
         return 0
@@ -257,11 +257,11 @@ def rewrite_from_results(cfg, args):
 def write_readme(cfg, args, results, parity):
     """MNIST's results section (for an MNIST run), then the table of every data set."""
     if cfg.dataset == "mnist":
-        section = results_section(results, parity, cfg, machine(args), images_path(args))
+        section = results_section(results, parity, cfg, images_path(args))
         changed = replace_between(args.readme, START, END, section)
         print(f"{args.readme}: results section {'rewritten' if changed else 'unchanged'}")
     base = args.out if cfg.dataset == "mnist" else args.out.parent
-    section = datasets_section(all_results(base), machine(args))
+    section = datasets_section(all_results(base))
     changed = replace_between(args.readme, DATASETS_START, DATASETS_END, section)
     print(f"{args.readme}: data sets section {'rewritten' if changed else 'unchanged'}")
 

@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 
 def machine_line(device="cpu", threads=1):
@@ -20,3 +21,21 @@ def machine_line(device="cpu", threads=1):
     return (f"{cpu}, {len(os.sched_getaffinity(0))} cores, {threads} threads per twin{gpu}; "
             f"Python {platform.python_version()}, NumPy {np.__version__}, "
             f"PyTorch {torch.__version__}")
+
+
+UNRECORDED = "a machine not recorded"
+
+
+def machines_of(table):
+    """The machines a results table's rows were measured on (its `machine` column, written by
+    compare.py with each row; rows from before it was kept: UNRECORDED), as (text, labels): the
+    words a section names them by ('on: ...'), and each row's label: '' where every row shares one machine,
+    else '(a)', '(b)', ... in the order they first appear, which the text explains."""
+    names = (table["machine"].fillna(UNRECORDED) if "machine" in table
+             else pd.Series(UNRECORDED, index=table.index))
+    unique = list(dict.fromkeys(names))
+    if len(unique) == 1:
+        return f"on: {unique[0]}", pd.Series("", index=table.index)
+    letters = {m: f"({chr(ord('a') + i)})" for i, m in enumerate(unique)}
+    return ("on the machines its column `machine` names: "
+            + "; ".join(f"{letters[m]} {m}" for m in unique)), names.map(letters)

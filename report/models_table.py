@@ -1,15 +1,18 @@
 """The README's table of every model x twin (compare.py --models), from models.csv alone."""
 import pandas as pd
 
-from report.results_tables import by_seed, verdict
+from report.machine import machines_of
+from report.results_tables import by_seed, verdict, with_machine
 from training.defaults import CNN_TARGETS, ROW_TARGETS
 
 MODELS_START, MODELS_END = "<!-- models:start -->", "<!-- models:end -->"
 
 
-def models_section(table, machine, images):
+def models_section(table, images):
     """The markdown between the README's models markers."""
     rows = []
+    table = table.reset_index(drop=True)          # one label per row
+    machine, labels = machines_of(table)
     for name, r in table.groupby("name", sort=False):
         _, ratio, _ = by_seed(r)
         for twin in ("numpy", "torch"):
@@ -21,7 +24,8 @@ def models_section(table, machine, images):
                          "epochs": str(first.epochs), "learning rate": f"{first.lr:g}",
                          "optimizer": first.optimizer, "device": first.device,
                          "NumPy / PyTorch time": f"{ratio.median():.2f}",
-                         "one-number bound (%)": bound_of(first)})
+                         "one-number bound (%)": bound_of(first),
+                         "machine": labels[t.index[0]]})
     cnn = table[table.name == "CNN"]
     seeds = ", ".join(map(str, sorted(table.seed.unique())))
     targets = [row_targets(name, table[table.name == name]) for name in ROW_TARGETS
@@ -30,8 +34,8 @@ def models_section(table, machine, images):
         MODELS_START,
         f"Produced by `python compare.py --models` (seeds {seeds}; each model with its "
         f"defaults, both twins from the same weights on the same batches; a row may come from "
-        f"its own run, `--models KEY`) on: {machine}.",
-        "", pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True),
+        f"its own run, `--models KEY`) {machine}.",
+        "", with_machine(pd.DataFrame(rows)).to_markdown(index=False, disable_numparse=True),
         *(["", "Against the targets of the layers issue (lowest over seeds and twins):", "",
            *targets] if targets else []),
         *(cnn_targets(cnn, images) if len(cnn) else []),

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 
 from datasets.catalog import DATASETS
+from report.machine import machines_of
 from storage.atomic import FileError
 from storage.paths import results_folder
 from training.defaults import MNIST_TARGETS, TARGETS
@@ -26,18 +27,19 @@ def by_seed(results):
     return pivot, ratio, gap
 
 
-def results_section(results, parity, cfg, machine, images):
+def results_section(results, parity, cfg, images):
     """The markdown between the README's results markers."""
     pivot, ratio, gap = by_seed(results)
+    machine, labels = machines_of(results)
     f64 = parity[parity.dtype == "float64"]
     return "\n".join([
         START,
         f"Produced by `python compare.py` ({cfg.epochs} epochs, MLP "
         f"{'-'.join(map(str, cfg.sizes()))}, {cfg.optimizer} lr {cfg.lr:g} {cfg.schedule}, "
         f"batch {cfg.batch_size}, weight decay {cfg.weight_decay:g}, label smoothing "
-        f"{cfg.label_smoothing:g}, weight average decay {cfg.ema:g}, {cfg.dtype}) on: {machine}.",
+        f"{cfg.label_smoothing:g}, weight average decay {cfg.ema:g}, {cfg.dtype}) {machine}.",
         "",
-        results_frame(results).to_markdown(index=False),
+        with_machine(results_frame(results, labels)).to_markdown(index=False),
         "",
         f"- Test accuracy, lowest over seeds {', '.join(map(str, pivot.index))}: NumPy "
         f"{100 * pivot.test_acc.numpy.min():.2f}%, PyTorch {100 * pivot.test_acc.torch.min():.2f}%; "
@@ -63,8 +65,8 @@ def results_section(results, parity, cfg, machine, images):
     ])
 
 
-def results_frame(r):
-    """The results table as shown: one row per seed and twin."""
+def results_frame(r, labels):
+    """The results table as shown: one row per seed and twin (labels: machines_of's)."""
     return pd.DataFrame({
         "seed": r.seed, "twin": r.implementation, "device": r.device, "dtype": r.dtype,
         "test acc (%)": (100 * r.test_acc).map("{:.2f}".format),
@@ -74,7 +76,13 @@ def results_frame(r):
         "images / s": r.images_per_second.map("{:,.0f}".format),
         "s to 98%": r.seconds_to_98.map(lambda s: "never" if np.isnan(s) else f"{s:.1f}"),
         "peak MiB": r.peak_memory_mb.map("{:.0f}".format),
-        "max step loss diff": r.max_step_loss_diff.map("{:.1e}".format)})
+        "max step loss diff": r.max_step_loss_diff.map("{:.1e}".format), "machine": labels})
+
+
+def with_machine(frame):
+    """The table as shown: its column `machine` (machines_of's labels) only where its rows come
+    from several machines."""
+    return frame if (frame.machine != "").any() else frame.drop(columns="machine")
 
 
 def targets_table(r, ratio, gap):
@@ -112,9 +120,11 @@ def all_results(base):
     return pd.concat(tables, ignore_index=True)
 
 
-def datasets_section(results, machine):
+def datasets_section(results):
     """The README table of every data set x twin, from the data sets' results tables alone."""
+    results = results.reset_index(drop=True)      # one label per row
     rows, verdicts = [], []
+    machine, labels = machines_of(results)
     seeds = sorted(results.seed.unique())
     for name, r in results.groupby("dataset", sort=False):
         _, ratio, gap = by_seed(r)
@@ -128,16 +138,17 @@ def datasets_section(results, machine):
                          "seeds": len(t), "test acc (%), lowest": f"{100 * t.test_acc.min():.2f}",
                          "largest twin gap (points)": f"{gap:.2f}",
                          "train s, longest": f"{t.train_seconds.max():.1f}",
-                         "NumPy / PyTorch time": f"{ratio:.2f}"})
+                         "NumPy / PyTorch time": f"{ratio:.2f}", "machine": labels[t.index[0]]})
         verdicts.append(target_line(name, r, gap))
     return "\n".join([
         DATASETS_START,
         f"Produced by `python compare.py --dataset NAME` for each data set (its own defaults: "
         f"see docs/defaults.md), seeds {', '.join(map(str, seeds))}; "
         f"this table is rebuilt from every data set's `results.csv` after each run. Kaggle's "
-        f"test accuracy is on the held-out last 10% of train.csv. Machine: {machine}.",
+        f"test accuracy is on the held-out last 10% of train.csv. Measured {machine}.",
         "",
-        pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True),
+        with_machine(pd.DataFrame(rows)).to_markdown(index=False,
+                                                             disable_numparse=True),
         "",
         *verdicts,
         DATASETS_END])

@@ -1,4 +1,5 @@
 """compare.py: a quick run writes every file, the README changes only between its markers."""
+import os
 import re
 import shutil
 
@@ -70,7 +71,7 @@ def test_readme_changes_only_between_markers_and_is_stable(quick):
     from report.results_tables import END, START, results_section
     from storage.atomic import replace_between
     from training.config import Config
-    section = results_section(results, parity, Config(epochs=1, hidden=(64,)), "m", "x")
+    section = results_section(results, parity, Config(epochs=1, hidden=(64,)), "x")
     copy = out / "README.copy.md"
     shutil.copy(readme, copy)
     assert replace_between(copy, START, END, section) is True
@@ -118,6 +119,34 @@ def test_results_table_regenerates_the_readme_section(quick):
         assert r.returncode == 0, r.stderr
         assert "results section unchanged" in r.stdout
     assert readme.read_bytes() == before
+
+
+def test_each_number_keeps_the_machine_it_was_measured_on(quick, tmp_path):
+    """A row carries its machine; a section rebuilt elsewhere names the rows' machines, not the
+    machine rebuilding it; rows from several machines are told apart, rows that predate the
+    column are said to be unrecorded."""
+    out, readme, _ = quick
+    from report.machine import UNRECORDED, machine_line
+    results = pd.read_csv(out / "results.csv")
+    mine = machine_line("cpu", len(os.sched_getaffinity(0)))          # --threads' default
+    assert set(results.machine) == {mine} and f"on: {mine}." in readme.read_text()
+    assert len(results) == 2                                            # one seed, two twins
+    moved = results.assign(machine=["Sun SPARC, 1 core", "PDP-11"])
+    (tmp_path / "results.csv").write_text(moved.to_csv(index=False))
+    shutil.copy(out / "parity.csv", tmp_path / "parity.csv")
+    copy = tmp_path / "README.md"
+    shutil.copy(readme, copy)
+    r = run("compare.py", "--from-results", "--out", str(tmp_path), "--readme", str(copy))
+    assert r.returncode == 0, r.stderr
+    text = copy.read_text()
+    assert "on the machines its column `machine` names: (a) Sun SPARC, 1 core; (b) PDP-11." \
+        in text and mine not in text.split("<!-- results:end -->")[0]
+    rows = [line for line in text.splitlines() if line.startswith("|      ")]
+    assert [line.rstrip(" |").split("| ")[-1].strip() for line in rows] == \
+        ["(a)", "(b)"]
+    (tmp_path / "results.csv").write_text(results.drop(columns="machine").to_csv(index=False))
+    r = run("compare.py", "--from-results", "--out", str(tmp_path), "--readme", str(copy))
+    assert r.returncode == 0 and f"on: {UNRECORDED}." in copy.read_text(), r.stderr
 
 
 def test_a_results_table_without_a_hyperparameter_is_refused(quick, tmp_path):
