@@ -92,8 +92,6 @@ def parse(argv=None):
         cfg = replace(cfg, epochs=1)
         args.seeds = args.seeds[:1]
         args.no_readme = args.no_readme or args.readme == str(README)
-    if cfg.model != "mlp":                     # its table (models x twins) is not built yet
-        args.no_readme = True
     args.out = Path(args.out or default_out(cfg, args.quick))
     try:
         args.out.mkdir(parents=True, exist_ok=True)
@@ -113,7 +111,8 @@ def readme_sections(cfg, args):
     """The (start, end) markers of the README sections this run rewrites."""
     if args.models is not None:
         return [(MODELS_START, MODELS_END)]
-    return ([(START, END)] if cfg.dataset == "mnist" else []) + [(DATASETS_START, DATASETS_END)]
+    mnist_mlp = cfg.dataset == "mnist" and cfg.model == "mlp"
+    return ([(START, END)] if mnist_mlp else []) + [(DATASETS_START, DATASETS_END)]
 
 
 def default_out(cfg, quick):
@@ -170,7 +169,7 @@ def compare(parser, cfg, args):
     warn(dataset)                  # past every check: an error stays the run's one line
     progress = not args.no_progress
     rows, steps, curves = run_seeds(cfg, dataset, devices, args.threads, args.seeds, progress)
-    rows = [dict(r, machine=machine(args)) for r in rows]   # kept with the numbers it made
+    rows = [dict(r, network=models.describe(cfg), machine=machine(args)) for r in rows]
     parity = pd.concat([steps, parity_run(cfg, load_data(args, "float64"), devices,
                                           args.threads, progress)], ignore_index=True)
     results = pd.DataFrame(rows)
@@ -209,7 +208,8 @@ def compare_models(args, dataset, devices):
                                           not args.no_progress)
         bound = one_number_bound(dataset) if cfg.hidden == (1,) else float("nan")
         rows = pd.DataFrame([dict(r, name=name, parameters=n_params, one_number_bound=bound,
-                                  machine=machine(args)) for r in model_rows])
+                                  network=models.describe(cfg), machine=machine(args))
+                             for r in model_rows])
         table = rows if table is None else in_order(pd.concat([table[table.name != name],
                                                                rows]))
         write_text(args.out / "models.csv", table.to_csv(index=False))
@@ -255,12 +255,13 @@ def rewrite_from_results(cfg, args):
 
 
 def write_readme(cfg, args, results, parity):
-    """MNIST's results section (for an MNIST run), then the table of every data set."""
-    if cfg.dataset == "mnist":
+    """MNIST's results section (for a run of MNIST's MLP), then the table of every data set."""
+    if cfg.dataset == "mnist" and cfg.model == "mlp":
         section = results_section(results, parity, cfg, images_path(args))
         changed = replace_between(args.readme, START, END, section)
         print(f"{args.readme}: results section {'rewritten' if changed else 'unchanged'}")
-    base = args.out if cfg.dataset == "mnist" else args.out.parent
+    base = args.out.parent if cfg.model != "mlp" else args.out      # default_out's layout
+    base = base if cfg.dataset == "mnist" else base.parent
     section = datasets_section(all_results(base))
     changed = replace_between(args.readme, DATASETS_START, DATASETS_END, section)
     print(f"{args.readme}: data sets section {'rewritten' if changed else 'unchanged'}")

@@ -8,6 +8,7 @@ from datasets.catalog import DATASETS
 from report.machine import machines_of
 from storage.atomic import FileError
 from storage.paths import results_folder
+from training.config import MODELS
 from training.defaults import MNIST_TARGETS, TARGETS
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -107,14 +108,17 @@ def targets_table(r, ratio, gap):
 
 
 def all_results(base):
-    """Every data set's results.csv under `base` (see storage.paths.results_folder), in
-    DATASETS' order, as one table with a `dataset` column."""
+    """Every data set's results.csv under `base` (see storage.paths.results_folder; a CNN's in
+    its folder's cnn/), in DATASETS' order, MLP before CNN, as one table with the columns
+    `dataset` and `model`."""
     tables = []
     for name in DATASETS:
-        path = results_folder(name, base) / "results.csv"
-        if path.is_file():
-            table = pd.read_csv(path)
-            tables.append(table.assign(dataset=table.get("dataset", name)))  # older: MNIST's
+        for model in MODELS:
+            folder = results_folder(name, base) / ("" if model == "mlp" else model)
+            if (folder / "results.csv").is_file():
+                table = pd.read_csv(folder / "results.csv")
+                tables.append(table.assign(dataset=table.get("dataset", name),  # older: MNIST's
+                                           model=table.get("model", model)))
     if not tables:
         raise FileError(f"no results.csv under {base} to build the data sets table from")
     return pd.concat(tables, ignore_index=True)
@@ -126,24 +130,22 @@ def datasets_section(results):
     rows, verdicts = [], []
     machine, labels = machines_of(results)
     seeds = sorted(results.seed.unique())
-    for name, r in results.groupby("dataset", sort=False):
+    for (name, model), r in results.groupby(["dataset", "model"], sort=False):
         _, ratio, gap = by_seed(r)
         gap, ratio = gap.max(), ratio.median()
-        spec, first = DATASETS[name], r.iloc[0]
         for twin in ("numpy", "torch"):
             t = r[r.implementation == twin]
             rows.append({"data set": name, "twin": twin, "device": t.device.iloc[0],
-                         "MLP": "-".join(str(n) for n in (spec.n_inputs, first.hidden,
-                                                          spec.n_classes) if str(n) != "0"),
+                         "network": network_of(r.iloc[0]),
                          "seeds": len(t), "test acc (%), lowest": f"{100 * t.test_acc.min():.2f}",
                          "largest twin gap (points)": f"{gap:.2f}",
                          "train s, longest": f"{t.train_seconds.max():.1f}",
                          "NumPy / PyTorch time": f"{ratio:.2f}", "machine": labels[t.index[0]]})
-        verdicts.append(target_line(name, r, gap))
+        verdicts.append(target_line(name if model == "mlp" else f"{name} {model}", r, gap))
     return "\n".join([
         DATASETS_START,
-        f"Produced by `python compare.py --dataset NAME` for each data set (its own defaults: "
-        f"see docs/defaults.md), seeds {', '.join(map(str, seeds))}; "
+        f"Produced by `python compare.py --dataset NAME [--model cnn]` for each data set (its "
+        f"own defaults: see docs/defaults.md), seeds {', '.join(map(str, seeds))}; "
         f"this table is rebuilt from every data set's `results.csv` after each run. Kaggle's "
         f"test accuracy is on the held-out last 10% of train.csv. Measured {machine}.",
         "",
@@ -154,8 +156,19 @@ def datasets_section(results):
         DATASETS_END])
 
 
+def network_of(row):
+    """The network a results row was measured with, in a few words: as compare.py wrote it
+    (column `network`, training.models.describe), else, for older MLP rows, from its widths."""
+    if isinstance(row.get("network"), str):
+        return row.network
+    spec = DATASETS[row.dataset]
+    return "MLP " + "-".join(str(n) for n in (spec.n_inputs, row.hidden, spec.n_classes)
+                             if str(n) != "0")
+
+
 def target_line(name, r, gap):
-    """One line: the data set's targets (defaults.TARGETS) against what its results show."""
+    """One line: the data set's targets (defaults.TARGETS, by the data set's name, followed by
+    ' cnn' for its CNN) against what its results show."""
     target = TARGETS.get(name, {})
     parts = []
     if "accuracy" in target:

@@ -146,12 +146,20 @@ def test_compare_keeps_every_data_sets_rows_in_the_readme_table(tmp_path, kaggle
                 "--out", str(base / name), "--readme", str(readme), *extra)
         assert r.returncode == 0, r.stderr
         assert (base / name / "results.csv").is_file() and (base / name / "accuracy.png").is_file()
+    # a data set's CNN joins the table beside its MLP, in the folder default_out gives it
+    r = run("compare.py", "--dataset", "lines", "--model", "cnn", "--quick", "--no-progress",
+            "--channels", "2", "3", "--hidden", "8", "--out", str(base / "lines" / "cnn"),
+            "--readme", str(readme))
+    assert r.returncode == 0, r.stderr
     text = readme.read_text()
     assert text.startswith("x\n") and text.endswith("y\n")
     table = [line for line in text.splitlines() if line.startswith("| lines") or
              line.startswith("| kaggle")]
-    assert len(table) == 4                                  # 2 data sets x 2 twins
-    assert "- lines: test accuracy ≥ 100.00%" in text
+    assert len(table) == 6                                  # 3 networks x 2 twins
+    assert [line.split("|")[4].strip() for line in table] == \
+        ["MLP 784-16-10"] * 2 + ["MLP 256-16-2"] * 2 + \
+        ["CNN conv 2-3 5x5 (padding 2/0, pool 2), fc 8-2"] * 2
+    assert "- lines: test accuracy ≥ 100.00%" in text and "- lines cnn: no target set." in text
     assert "- kaggle: test accuracy ≥ 98.20%" in text
     results = pd.read_csv(base / "kaggle" / "results.csv")
     assert (results.dataset == "kaggle").all() and len(results) == 2
