@@ -2,7 +2,7 @@
 each benchmark is a module of benchmarks/.
 
     python bench.py [--widths 128 512 1024 2048] [--batches 32 128 512 1024] [--device cuda]
-    python bench.py --model cnn [--batches 32 64 128 256 512]   # the default CNN
+    python bench.py --model cnn [--batches 32 64 128 256 512]   # the CNNs
     python bench.py --kaggle-csv    # reading and checking Kaggle's train.csv against pandas
 
 The MLP (benchmarks/mlp_step.py): for each hidden width and batch size, the median time of a
@@ -11,9 +11,10 @@ makes, and in the same run the machine's ceiling: the same matrix products alone
 float32 products in NumPy and in torch. Writes learning_curves/bench.csv and bench.png and the
 README between its bench markers.
 
-With --model cnn (benchmarks/cnn_step.py) it times the default CNN's step over the batch sizes
-against the ceiling of its matrix products (im2col's, and the fully connected layers'), and, at
-the default batch size, where the NumPy step's time goes, layer by layer; writes
+With --model cnn (benchmarks/cnn_step.py) it times the step of the default CNN and of the models
+table's regularised CNN (batch norm, dropout) over the batch sizes against the ceiling of their
+matrix products (im2col's, and the fully connected layers'), and, at the default batch size,
+where each NumPy step's time goes, layer by layer; writes
 learning_curves/bench-cnn.csv and bench-cnn-layers.csv and the README between its bench-cnn
 markers.
 
@@ -40,7 +41,8 @@ from twins import load_twin
 def parse(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="mlp", choices=MODELS,
-                        help="cnn: the default CNN over --batches (--widths unused)")
+                        help="cnn: the default and the regularised CNN over --batches "
+                             "(--widths unused)")
     parser.add_argument("--widths", type=int, nargs="+", default=[128, 512, 1024, 2048])
     parser.add_argument("--batches", type=int, nargs="+",
                         help="batch sizes (default 32 128 512 1024; --model cnn 32 64 128 256 "

@@ -1,14 +1,15 @@
-"""One training step of both CNN twins (the default CNN) over batch sizes, against the ceiling
-of its matrix products (im2col's, and the fully connected layers'); and, at the default batch
-size, where the NumPy step's time goes, hand-written layer by layer. Writes bench-cnn.csv,
-bench-cnn-layers.csv and the README between its bench-cnn markers (`python bench.py --model
-cnn`)."""
+"""One training step of both CNN twins (the default CNN, and the models table's regularised
+CNN: batch norm and dropout) over batch sizes, against the ceiling of its matrix products
+(im2col's, and the fully connected layers'); and, at the default batch size, where each NumPy
+step's time goes, hand-written layer by layer. Writes bench-cnn.csv, bench-cnn-layers.csv and
+the README between its bench-cnn markers (`python bench.py --model cnn`)."""
 import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
-from benchmarks.timing import median_seconds, sync_for, twin_steps, with_rates
+from benchmarks.timing import median_seconds, step_masks, sync_for, twin_steps, with_rates
 from datasets.catalog import DATASETS
 from nets import cnn_np, dense_np
 from nets.layers_np import ACTIVATIONS
@@ -16,6 +17,7 @@ from report.machine import machine_line
 from storage.atomic import replace_between, write_text
 from training import models
 from training.config import Config
+from training.defaults import MODEL_RUNS
 from twins import load_twin
 
 CNN_START, CNN_END = "<!-- bench-cnn:start -->", "<!-- bench-cnn:end -->"
@@ -47,6 +49,14 @@ def products_alone(lib, products, dtype, to=lambda a: a):
         for a, b in pairs:
             a @ b
     return run
+
+
+def networks():
+    """{name: config} of the CNNs timed: the default, and the models table's regularised CNN
+    (its augmentation left out: it prepares batches, it is not part of a step)."""
+    name, changes = MODEL_RUNS["cnn-regularised"]
+    default = Config.for_run("mnist", "cnn")
+    return {"CNN": default, name: replace(default, **{**changes, "augment": False})}
 
 
 def cnn_point(cfg, batch, args, twins):
@@ -99,6 +109,7 @@ def layer_times(cfg, batch, repeats):
             calls.append((name, time.perf_counter() - start))
             return out
         return call
+    masks = step_masks(twin, model, batch)
     steps = []
     try:
         for module, name, fn in originals:
@@ -109,7 +120,7 @@ def layer_times(cfg, batch, repeats):
         for i in range(repeats + 5):
             calls.clear()
             start = time.perf_counter()
-            twin.train_step(model, x, y, opt)
+            twin.train_step(model, x, y, opt, masks=masks)
             if i >= 5:                       # after warm-up
                 steps.append((time.perf_counter() - start, list(calls)))
     finally:
@@ -137,22 +148,23 @@ def layer_rows(steps):
 
 
 def run(args, twins):
-    """The default CNN over the batch sizes: bench-cnn.csv, bench-cnn-layers.csv, the README's
-    bench-cnn section."""
-    cfg = Config.for_run("mnist", "cnn")
-    rows = []
-    for batch in args.batches:
-        rows.append(cnn_point(cfg, batch, args, twins))
-        print(f"batch {batch:>5}: NumPy {rows[-1]['numpy_ms']:7.2f} ms  PyTorch "
-              f"{rows[-1]['torch_ms']:7.2f} ms  ratio {rows[-1]['numpy_over_torch']:.2f}  "
-              f"matmul share {rows[-1]['numpy_share_of_ceiling']:.0%}", flush=True)
-    results = pd.DataFrame(rows)
-    layers, step_ms = layer_times(cfg, cfg.batch_size, args.repeats)
+    """Each CNN of networks() over the batch sizes: bench-cnn.csv, bench-cnn-layers.csv, the
+    README's bench-cnn section."""
+    rows, layers, step_ms = [], [], {}
+    for network, cfg in networks().items():
+        for batch in args.batches:
+            rows.append(dict(network=network, **cnn_point(cfg, batch, args, twins)))
+            print(f"{network}, batch {batch:>5}: NumPy {rows[-1]['numpy_ms']:7.2f} ms  PyTorch "
+                  f"{rows[-1]['torch_ms']:7.2f} ms  ratio {rows[-1]['numpy_over_torch']:.2f}  "
+                  f"matmul share {rows[-1]['numpy_share_of_ceiling']:.0%}", flush=True)
+        calls, step_ms[network] = layer_times(cfg, cfg.batch_size, args.repeats)
+        layers.append(calls.assign(network=network))
+    results, layers = pd.DataFrame(rows), pd.concat(layers, ignore_index=True)
     args.out.mkdir(parents=True, exist_ok=True)
     write_text(args.out / "bench-cnn.csv", results.to_csv(index=False))
     write_text(args.out / "bench-cnn-layers.csv", layers.to_csv(index=False))
-    section = cnn_section(results, layers, step_ms, cfg,
-                          machine_line(args.device, args.threads), args)
+    section = cnn_section(results, layers, step_ms, machine_line(args.device, args.threads),
+                          args)
     if not args.no_readme:
         replace_between(args.readme, CNN_START, CNN_END, section)
     print(f"median NumPy / PyTorch {results.numpy_over_torch.median():.2f}; "
@@ -176,38 +188,53 @@ def layer_group(function, call):
     return "ReLU, flatten, fully connected layers"
 
 
-def cnn_section(results, layers, step_ms, cfg, machine, args):
+def cnn_section(results, layers, step_ms, machine, args):
+    """The README's bench-cnn section: the grid, and each network's step by hand-written layer."""
     r = results
     table = pd.DataFrame({
-        "batch": r.batch,
+        "network": r.network, "batch": r.batch,
         "NumPy ms": r.numpy_ms.map("{:.2f}".format), "PyTorch ms": r.torch_ms.map("{:.2f}".format),
         "NumPy / PyTorch": r.numpy_over_torch.map("{:.2f}".format),
         "NumPy GFLOP/s": r.numpy_gflops.map("{:.1f}".format),
         "PyTorch GFLOP/s": r.torch_gflops.map("{:.1f}".format),
         "NumPy's matmuls alone ms": r.ceiling_numpy_ms.map("{:.2f}".format),
         "matmul share of the NumPy step": r.numpy_share_of_ceiling.map("{:.0%}".format)})
-    ratio = r.numpy_over_torch.median()
-    grouped = layers.assign(part=[layer_group(f, c) for f, c in
-                                  zip(layers.function, layers.call)])
-    grouped = grouped.groupby("part", sort=False).ms.sum()
-    by_layer = pd.DataFrame({"part of the step": grouped.index,
-                             "ms": grouped.map("{:.2f}".format),
-                             "share": (grouped / step_ms).map("{:.0%}".format)})
+    ratio = r[r.network == "CNN"].numpy_over_torch.median()
+    ratios = "; ".join(f"{name} {g.numpy_over_torch.median():.2f}"
+                       for name, g in r.groupby("network", sort=False))
+    cfgs = networks()
+    described = "; ".join(f"{name}: {models.describe(cfg)}" for name, cfg in cfgs.items())
+    batch = next(iter(cfgs.values())).batch_size
     return "\n".join([
         CNN_START,
-        f"Produced by `python bench.py --model cnn` ({models.describe(cfg)}, {args.optimizer}, "
-        f"float32, {args.device}; medians of {args.repeats} timed steps after warm-up, taking "
-        f"turns in blocks of 10) on: {machine}. GFLOP/s counts the NumPy step's matrix products "
-        f"(the convolutions as im2col products). Median NumPy / PyTorch step-time ratio over "
-        f"the grid: **{ratio:.2f}** (target ≤ 1.5: **{'met' if ratio <= 1.5 else 'missed'}**).",
+        f"Produced by `python bench.py --model cnn` ({described}; {args.optimizer}, float32, "
+        f"{args.device}; medians of {args.repeats} timed steps after warm-up, taking turns in "
+        f"blocks of 10) on: {machine}. GFLOP/s counts the NumPy step's matrix products (the "
+        f"convolutions as im2col products). Median NumPy / PyTorch step-time ratio over the "
+        f"grid: {ratios}; the CNN's **{ratio:.2f}** (target ≤ 1.5: "
+        f"**{'met' if ratio <= 1.5 else 'missed'}**).",
         "",
         table.to_markdown(index=False),
         "",
-        f"Where the NumPy step goes at batch {cfg.batch_size} ({step_ms:.1f} ms in all; "
-        f"medians of each hand-written layer's call as the step makes it, convolutions numbered from the "
-        f"input; every call in `bench-cnn-layers.csv`):",
+        f"Where each NumPy step goes at batch {batch} (medians of each hand-written layer's call "
+        f"as the step makes it, convolutions numbered from the input; every call in "
+        f"`bench-cnn-layers.csv`):",
         "",
-        by_layer.to_markdown(index=False),
+        breakdown(layers, step_ms).to_markdown(index=False),
         CNN_END])
 
 
+def breakdown(layers, step_ms):
+    """A row per part of the step (layer_group), a column pair (ms, share) per network."""
+    columns = []
+    for network, calls in layers.groupby("network", sort=False):
+        part = [layer_group(f, c) for f, c in zip(calls.function, calls.call)]
+        ms = calls.groupby(part, sort=False).ms.sum()
+        columns.append(pd.DataFrame({
+            f"{network} ms": ms.map("{:.2f}".format),
+            f"{network} share": (ms / step_ms[network]).map("{:.0%}".format)}))
+    parts = max((c.index for c in columns), key=len)       # the network with every part
+    table = pd.concat(columns, axis=1).reindex(parts).fillna("")
+    total = {c: f"{step_ms[c[:-3]]:.2f}" if c.endswith(" ms") else "100%" for c in table}
+    table.loc["the whole step"] = total
+    return table.rename_axis("part of the step").reset_index()

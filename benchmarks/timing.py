@@ -3,6 +3,8 @@ import time
 
 import numpy as np
 
+from datasets.catalog import dropout_masks
+
 
 def median_seconds(fns, sync, repeats, block=5, warmup=5):
     """{name: median seconds of fn()} for each of fns. They take turns in blocks: in each
@@ -41,9 +43,19 @@ def twin_steps(twins, build, x, y, optimizer):
         model = build(twin)
         xs, ys = twin.asarray(x), twin.asarray(y)
         opt = twin.optimizer(model, optimizer, 1e-4)
-        steps[name] = lambda twin=twin, model=model, xs=xs, ys=ys, opt=opt: \
-            twin.train_step(model, xs, ys, opt)
+        masks = step_masks(twin, model, len(x))
+        steps[name] = lambda twin=twin, model=model, xs=xs, ys=ys, opt=opt, masks=masks: \
+            twin.train_step(model, xs, ys, opt, masks=masks)
     return steps
+
+
+def step_masks(twin, model, batch):
+    """The dropout masks of a training step of `model` (as training.loop draws them: seed 0,
+    epoch 1, step 0), on the twin's device; None without dropout."""
+    if not getattr(model, "dropout", 0.0):
+        return None
+    return [twin.asarray(m) for m in dropout_masks(model.dropout_widths, batch, model.dropout,
+                                                   0, 1, 0)]
 
 
 def with_rates(row, seconds):

@@ -1,8 +1,13 @@
 """bench.py and tune.py: the flop count, the files and README sections they write, the rule."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 
 from benchmarks import cnn_step, mlp_step
+from conftest import ROOT
 from report.tuning_table import tuning_section
 from test_cli import run
 from training.config import Config
@@ -52,17 +57,27 @@ def test_bench_cnn_writes_its_tables_and_readme_section(tmp_path):
             "--out", str(tmp_path), "--readme", str(readme))
     assert r.returncode == 0, r.stderr
     results = pd.read_csv(tmp_path / "bench-cnn.csv")
-    assert list(results.batch) == [4, 8]
+    assert list(results.batch) == [4, 8] * 2
+    assert list(results.network) == ["CNN"] * 2 + ["CNN, regularised"] * 2
     for column in ("numpy_ms", "torch_ms", "ceiling_numpy_ms", "numpy_gflops", "numpy_over_torch"):
         assert np.isfinite(results[column]).all() and (results[column] > 0).all()
-    layers = pd.read_csv(tmp_path / "bench-cnn-layers.csv")
+    every = pd.read_csv(tmp_path / "bench-cnn-layers.csv")
+    layers, regularised = (every[every.network == name].reset_index(drop=True)
+                           for name in ("CNN", "CNN, regularised"))
+    assert not any("batchnorm" in f or "dropout" in f for f in layers.function)
+    # the regularised step's batch norms (2 convolutional, 1 dense) and its dropout (the
+    # flattened features, the hidden layer) are timed as they run, masks and all
+    counted = regularised.function.value_counts()
+    assert counted["batchnorm_forward"] == counted["batchnorm_backward"] == 3
+    assert counted["dropout_forward"] == counted["dropout_backward"] == 2
     calls = list(zip(layers.function, layers.call))
     assert calls[:2] == [("conv2d_forward", 1), ("maxpool2d_forward", 1)]
     assert calls[-2:] == [("conv2d_backward", 1), ("the rest: loss, Adam, Python", 0)]
     assert ("conv2d_backward", 2) in calls and (layers.ms[:-1] > 0).all()
     text = readme.read_text()
     assert text.startswith("a\n<!-- bench-cnn:start -->") and text.endswith("end -->\nb\n")
-    assert "\nold\n" not in text and "Where the NumPy step goes at batch 256" in text
+    assert "\nold\n" not in text and "Where each NumPy step goes at batch 256" in text
+    assert "| batch norms backward " in text and "| the whole step " in text
 
 
 def test_bench_rejects_a_zero_width():
@@ -86,6 +101,8 @@ def test_tune_chooses_the_fastest_to_98_within_one_standard_error_of_the_best():
     assert "98.40–98.60%" in section
     never = table.assign(seconds_to_reach=np.nan)
     assert chosen(never, 5000).candidate == 0      # none reached 98%: the most accurate
+    alone = table.assign(final_val_acc=[0.9860, 0.9700, 0.9700, 0.9700, 0.9700])
+    assert "so 1 candidate is within it of the best" in tuning_section(alone)
 
 
 def test_tune_at_a_saturated_100_percent_chooses_the_widest_margin():
@@ -112,3 +129,34 @@ def test_tune_runs_a_data_set_into_its_own_table_and_readme_section(tmp_path):
     assert text.startswith("a\n") and text.endswith("b\n") and "across the 2 candidates" in text
     r = run("tune.py", "--dataset", "lines", "--only", "9")
     assert r.returncode == 2 and "--only takes candidates 0..5" in r.stderr
+
+
+def module(name, *args):
+    """Run `python -m name args...` from the repository, as the docs give the command."""
+    return subprocess.run([sys.executable, "-m", name, *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, stdin=subprocess.DEVNULL)
+
+
+def test_cnn_memory_reports_each_twins_own_process(tmp_path):
+    """Each twin's run is measured in its own process (a second child's peak is its own, not
+    the larger of the two), written to the CSV and the page; a failing run is one line."""
+    readme = tmp_path / "cnn.md"
+    readme.write_text("a\n<!-- bench-cnn-memory:start -->\n<!-- bench-cnn-memory:end -->\nb\n")
+    r = module("benchmarks.cnn_memory", "--epochs", "1", "--out", str(tmp_path),
+            "--readme", str(readme), "--extra", "--dataset", "lines", "--channels", "2", "3",
+            "--hidden", "8")
+    assert r.returncode == 0, r.stderr
+    table = pd.read_csv(tmp_path / "bench-cnn-memory.csv")
+    assert list(table.twin) == ["numpy", "torch"]
+    assert (table.peak_mib > 20).all() and (table.user_seconds > 0).all()
+    assert table.peak_mib.nunique() == 2
+    threads = len(os.sched_getaffinity(0))
+    assert (table.run_flags == f"--model cnn --epochs 1 --threads {threads} --no-progress "
+                               "--dataset lines --channels 2 3 --hidden 8").all()
+    text = readme.read_text()
+    assert text.startswith("a\n") and text.endswith("b\n") and "| numpy  " in text
+    assert "NumPy / PyTorch peak memory: **" in text
+    r = module("benchmarks.cnn_memory", "--no-readme", "--out", str(tmp_path),
+            "--extra", "--dataset", "lines", "--channels", "2", "--kernel", "99")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.count("\n") == 1 and "main_np.py" in r.stderr and "exited 2" in r.stderr

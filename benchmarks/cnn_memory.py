@@ -1,0 +1,95 @@
+"""The NumPy CNN's peak memory and system time against the torch twin's: each twin trains the
+default CNN for a few epochs in a process of its own (`main_np.py` / `main_torch.py --model
+cnn`), and the operating system reports what that process used (wait4's rusage: its peak
+resident memory and its CPU seconds in user and kernel mode). Writes
+learning_curves/bench-cnn-memory.csv and docs/cnn.md between its bench-cnn-memory markers.
+
+    python -m benchmarks.cnn_memory [--epochs 2] [--threads T] [--no-readme]
+"""
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+from pathlib import Path
+
+import pandas as pd
+
+from cli.run import fail
+from report.machine import machine_line
+from storage.atomic import FileError, check_markers, replace_between, write_text
+from storage.paths import DOCS, LEARNING_CURVES, ROOT
+
+START, END = "<!-- bench-cnn-memory:start -->", "<!-- bench-cnn-memory:end -->"
+COMMANDS = {"numpy": "main_np.py", "torch": "main_torch.py"}
+
+
+def usage(argv):
+    """Run `python argv...` in a process of its own: {peak MiB, user s, system s, wall s} of
+    that process alone (wait4 reports one child's rusage; ru_maxrss is in KiB on Linux).
+    RuntimeError with its last line of stderr where it fails."""
+    start = time.perf_counter()
+    child = subprocess.Popen([sys.executable, *argv], cwd=ROOT, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+    err = child.stderr.read()
+    _, status, rusage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise RuntimeError(f"{' '.join(argv)} exited {child.returncode}: "
+                           f"{(err.strip().splitlines() or [''])[-1]}")
+    return dict(peak_mib=rusage.ru_maxrss / 1024, user_seconds=rusage.ru_utime,
+                system_seconds=rusage.ru_stime, wall_seconds=time.perf_counter() - start)
+
+
+def measure(flags):
+    """[{twin, the run's flags, usage}] of each twin's command run with `flags`."""
+    return [dict(twin=twin, run_flags=" ".join(flags), **usage([command, *flags]))
+            for twin, command in COMMANDS.items()]
+
+
+def section(table, machine):
+    shown = pd.DataFrame({"twin": table.twin,
+                          "peak resident MiB": table.peak_mib.map("{:,.0f}".format),
+                          "user s": table.user_seconds.map("{:.1f}".format),
+                          "system s": table.system_seconds.map("{:.1f}".format),
+                          "wall s": table.wall_seconds.map("{:.1f}".format)})
+    by = table.set_index("twin")
+    ratio = by.peak_mib["numpy"] / by.peak_mib["torch"]
+    return "\n".join([
+        START,
+        f"Produced by `python -m benchmarks.cnn_memory` (`main_np.py` and `main_torch.py "
+        f"{table.run_flags.iloc[0]}`, each in a process of its own, as the operating system "
+        f"reports it) on: {machine}. NumPy / PyTorch peak memory: **{ratio:.2f}** (target "
+        f"≤ 1: **{'met' if ratio <= 1 else 'missed'}**).",
+        "", shown.to_markdown(index=False), END])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[],
+                        help="more flags for both commands (e.g. --dataset lines)")
+    parser.add_argument("--out", default=str(LEARNING_CURVES))
+    parser.add_argument("--readme", default=str(DOCS / "cnn.md"))
+    parser.add_argument("--no-readme", action="store_true")
+    args = parser.parse_args(argv)
+    flags = ["--model", "cnn", "--epochs", str(args.epochs), "--threads", str(args.threads),
+             "--no-progress", *args.extra]
+    try:
+        if not args.no_readme:                   # before the runs, not after
+            check_markers(args.readme, START, END)
+        table = pd.DataFrame(measure(flags))
+        print(table.to_string(index=False))
+        write_text(Path(args.out) / "bench-cnn-memory.csv", table.to_csv(index=False))
+        if not args.no_readme:
+            replace_between(args.readme, START, END,
+                            section(table, machine_line("cpu", args.threads)))
+    except (FileError, RuntimeError) as e:
+        return fail(str(e))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
