@@ -21,7 +21,7 @@ def tuning_section(table, dataset="mnist", val_size=5000, reach=0.98, model="mlp
         f"Final validation accuracy ranges over {100 * acc.min():.2f}–{100 * top:.2f}% "
         f"across the {len(table)} candidates; one standard error of an accuracy measured on "
         f"{val_size:,} images is {100 * standard_error(top, val_size):.2f} points, so "
-        f"{len(close_to_best(table, val_size))} candidates are within it of the best. "
+        f"{within(len(close_to_best(table, val_size)))} of the best. "
         f"Chosen (of those, {rule}): candidate {best.candidate}, "
         + (f"channels {best.channels} ({best.kernel}x{best.kernel}), " if "channels" in best
            else "") + (f"{best.layers}, " if isinstance(best.get("layers"), str) else "")
@@ -30,3 +30,7 @@ def tuning_section(table, dataset="mnist", val_size=5000, reach=0.98, model="mlp
         f"{best.epochs} epochs, weight decay {best.weight_decay:g}, label smoothing "
         f"{best.label_smoothing:g}, weight average decay {best.ema:g}.",
         end])
+
+
+def within(n):
+    return f"{n} candidate is within it" if n == 1 else f"{n} candidates are within it"
