@@ -27,7 +27,8 @@ DEFAULT_PORT = 7860
 
 
 def parse(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     allow_abbrev=False)
     parser.add_argument("--weights", nargs="+", action="extend", metavar="FILE",
                         help=".npz weights files of either twin (main_np.py's or main_torch.py's "
                              "--save; MLP or CNN, any data set); several are chosen between on the page "

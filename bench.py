@@ -39,7 +39,8 @@ from twins import load_twin
 
 
 def parse(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     allow_abbrev=False)
     parser.add_argument("--model", default="mlp", choices=MODELS,
                         help="cnn: the default and the regularised CNN over --batches "
                              "(--widths unused)")

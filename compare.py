@@ -7,22 +7,25 @@ scored on the data set's test set (Kaggle's: the held-out tenth of train.csv) af
 epoch. A short float64 run of both twins shows how closely they track when rounding is no
 longer the limit.
 
-Writes to --out (default learning_curves/ for MNIST, learning_curves/<data set>/ for another):
+Writes to --out (default learning_curves/ for MNIST, learning_curves/<data set>/ for another,
+a cnn/ folder inside it for --model cnn):
     results.csv    one row per twin and seed
     parity.csv     every step's loss of both twins, float32 and float64
     loss.png, accuracy.png, parity.png
     confusion.png, errors.png, first_layer.png   the first seed's twins: their confusion
                    matrices, the test images they get wrong, their first layer's weights
-and rewrites the README (unless --no-readme or --quick): MNIST's results section, and the table
-of every data set, rebuilt from all the data sets' results.csv, so that re-running one data set
-never erases another's numbers.
+and rewrites the README (unless --no-readme; with --quick only a --readme named): MNIST's MLP's
+results section, and the table of every data set, rebuilt from all the data sets' results.csv
+under the folder --out sits in (this run's alone where --out is not laid out as the default),
+so that re-running one data set never erases another's numbers.
 
     python compare.py                 # the README's numbers: defaults, seeds 0 1 2, on the CPU
     python compare.py --dataset lines # another data set, with its own defaults
     python compare.py --device cuda   # torch on the GPU, the NumPy twin through CuPy
     python compare.py --quick         # seconds: a subset, one epoch, into a temporary folder
     python compare.py --models        # every model (softmax regression, the single neuron, the
-                                      # MLP, the CNN): models.csv and the README's models table
+                                      # MLP, the CNNs, the regularised ones): models.csv and the
+                                      # README's models table; --models KEY ...: those rows
 """
 import cli.process  # noqa: F401  first: how OpenBLAS's threads idle, set before NumPy loads
 
@@ -61,9 +64,10 @@ def parse(argv=None):
                         help="one comparison per seed (the curves show the first; default 0 1 2)")
     parser.add_argument("--quick", action="store_true",
                         help=f"{QUICK_TRAIN} training images, 1 epoch, 1 seed; "
-                             "into a temporary folder, README untouched")
+                             "into a temporary folder; the README untouched unless --readme "
+                             "names a page")
     parser.add_argument("--out", help="folder for the CSVs and PNGs (default learning_curves/, "
-                                      "or learning_curves/<data set>/)")
+                                      "learning_curves/<data set>/, and cnn/ inside for a CNN)")
     parser.add_argument("--readme", default=str(README), help="README to update")
     parser.add_argument("--no-readme", action="store_true", help="leave the README alone")
     parser.add_argument("--models", nargs="*", metavar="KEY",
@@ -260,11 +264,23 @@ def write_readme(cfg, args, results, parity):
         section = results_section(results, parity, cfg, images_path(args))
         changed = replace_between(args.readme, START, END, section)
         print(f"{args.readme}: results section {'rewritten' if changed else 'unchanged'}")
-    base = args.out.parent if cfg.model != "mlp" else args.out      # default_out's layout
-    base = base if cfg.dataset == "mnist" else base.parent
-    section = datasets_section(all_results(base))
+    root = results_root(args.out, cfg)
+    section = datasets_section(all_results(root) if root else
+                               results.assign(dataset=cfg.dataset, model=cfg.model))
     changed = replace_between(args.readme, DATASETS_START, DATASETS_END, section)
     print(f"{args.readme}: data sets section {'rewritten' if changed else 'unchanged'}")
+
+
+def results_root(out, cfg):
+    """The folder of every data set's results that `out` sits in, as default_out lays them
+    out (learning_curves/[<data set>/][<model>/]), or None where --out is laid out otherwise:
+    the data sets table then shows this run alone, never another folder's results."""
+    for part, plain in ((cfg.model, "mlp"), (cfg.dataset, "mnist")):
+        if part != plain:
+            if out.name != part:
+                return None
+            out = out.parent
+    return out
 
 
 def machine(args):

@@ -42,7 +42,8 @@ def load_layer(path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     allow_abbrev=False)
     parser.add_argument("layer", nargs="?", help="a .py file holding forward, backward, "
                                                  "reference and inputs (default: every layer "
                                                  "of the project)")

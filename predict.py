@@ -38,7 +38,8 @@ SHADES = " .:-=+*#%@"
 
 
 def parse(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     allow_abbrev=False)
     parser.add_argument("--weights", required=True, help=".npz from main_np.py or main_torch.py")
     parser.add_argument("--dataset", choices=tuple(DATASETS),
                         help="the data set (default: the one the weights were trained on)")
@@ -114,46 +115,64 @@ def write_submission(args, nets):
     return 0
 
 
-def label_pictures(args, paths, x, nets, spec):
-    """One line per picture: each twin's label and probability; --csv writes them too."""
+def label_pictures(args, paths, nets, spec):
+    """One line per picture: each twin's label and probability, or on stderr why the picture
+    cannot be made into a digit (the others are labelled all the same); --csv writes them too,
+    a refused picture's reason in its `error` column. Exit 1 if any was refused."""
     import pandas as pd
-    probs = {name: np.stack([softmax(row) for row in logits_of(twin, net, x)])
-             for name, (twin, net) in nets.items()}
+    prepared, refused = {}, {}
+    for path in paths:
+        try:
+            prepared[path] = picture.prepare(path, spec)
+        except PictureError as e:
+            refused[path] = str(e)
+    x = np.stack(list(prepared.values())) if prepared else None
+    probs = {name: dict(zip(prepared, (softmax(row) for row in logits_of(twin, net, x))))
+             for name, (twin, net) in nets.items()} if prepared else {}
     rows = []
-    for i, path in enumerate(paths):
+    for path in paths:
         row = {"file": str(path)}
+        if path in refused:
+            rows.append(dict(row, error=refused[path]))
+            print(f"predict.py: error: {refused[path]}", file=sys.stderr, flush=True)
+            continue
         for name, p in probs.items():
-            label = int(p[i].argmax())
+            label = int(p[path].argmax())
             row[f"{name.lower()}_label"] = spec.classes[label]
-            row[f"{name.lower()}_probability"] = round(float(p[i, label]), 6)
-        rows.append(row)
+            row[f"{name.lower()}_probability"] = round(float(p[path][label]), 6)
+        rows.append(dict(row, error=""))
         print(f"{path}: " + ", ".join(f"{name} {row[f'{name.lower()}_label']} "
                                       f"({row[f'{name.lower()}_probability']:.3f})"
-                                      for name in probs))
+                                      for name in probs), flush=True)
     if args.csv:
-        write_text(args.csv, pd.DataFrame(rows).to_csv(index=False))
-        print(f"wrote {args.csv}: {len(rows)} pictures")
-    return 0
+        columns = ["file", *(f"{name.lower()}_{what}" for name in nets
+                             for what in ("label", "probability")), "error"]
+        write_text(args.csv, pd.DataFrame(rows, columns=columns).to_csv(index=False))
+        print(f"wrote {args.csv}: {len(rows)} pictures"
+              + (f", {len(refused)} refused" if refused else ""))
+    return 1 if refused else 0
 
 
 def main(argv=None):
     parser, args = parse(argv)
     try:
         if args.dataset is None:               # the one the weights were trained on
-            args.dataset = weights_file.load_weights(args.weights)[1].get("dataset", "mnist")
+            args.dataset = weights_file.trained_on(weights_file.load_weights(args.weights)[1])
         if args.submission and args.dataset != "kaggle":
             parser.error(f"--submission is for --dataset kaggle, not {args.dataset}")
         spec = DATASETS[args.dataset]
-        params, cfg = initial_params(Config(dataset=args.dataset), args.weights)
+        try:
+            params, cfg = initial_params(Config(dataset=args.dataset), args.weights)
+        except weights_file.DataSetMismatch as e:     # --dataset given against the file
+            parser.error(str(e))
         nets = networks(cfg, params)
         if args.submission:
             return write_submission(args, nets)
         if args.image:
             paths = read.pictures(args.image)
-            x = np.stack([picture.prepare(path, spec) for path in paths])
             if len(paths) > 1 or args.csv:
-                return label_pictures(args, paths, x, nets, spec)
-            x, label, title = x[0], None, str(paths[0])
+                return label_pictures(args, paths, nets, spec)
+            x, label, title = picture.prepare(paths[0], spec), None, str(paths[0])
         else:
             test = load_dataset(args.dataset, args.data_dir)
             n = len(test.y_test)

@@ -34,7 +34,8 @@ from twins import TWINS, load_twin
 
 
 def parse(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     allow_abbrev=False)
     parser.add_argument("--dataset", default="mnist", choices=tuple(DATASETS))
     parser.add_argument("--model", default="mlp", choices=MODELS)
     parser.add_argument("--search", help="a search by its name, when the data set has several "
@@ -86,8 +87,9 @@ def main(argv=None):
                                                                            val_size, reach)
         if not args.no_readme or args.from_table:
             start, end = markers(args.dataset, args.search)
-            replace_between(args.readme, start, end,
-                            tuning_section(table, args.dataset, val_size, reach, args.search))
+            changed = replace_between(args.readme, start, end, tuning_section(
+                table, args.dataset, val_size, reach, args.search))
+            print(f"{args.readme}: section {'rewritten' if changed else 'unchanged'}")
         return 0
     except ERRORS as e:
         return fail(str(e))

@@ -130,7 +130,8 @@ def picture(ds, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     allow_abbrev=False)
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
                         help="CPU threads of the twin's step, as the commands' default (the "
                              "augmentation runs on one, but for the elastic blur's products)")

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from cli.run import fail
 from report.machine import machine_line
-from storage.atomic import FileError, check_markers, replace_between, write_text
+from storage.atomic import FileError, check_markers, check_writable, replace_between, write_text
 from storage.paths import DOCS, LEARNING_CURVES, ROOT
 
 START, END = "<!-- bench-cnn-memory:start -->", "<!-- bench-cnn-memory:end -->"
@@ -66,28 +65,38 @@ def section(table, machine):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     allow_abbrev=False)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[],
-                        help="more flags for both commands (e.g. --dataset lines)")
+                        help="more flags for both commands, e.g. --dataset lines; last: every "
+                             "word after it is theirs")
     parser.add_argument("--out", default=str(LEARNING_CURVES))
     parser.add_argument("--readme", default=str(DOCS / "cnn.md"))
     parser.add_argument("--no-readme", action="store_true")
     args = parser.parse_args(argv)
     flags = ["--model", "cnn", "--epochs", str(args.epochs), "--threads", str(args.threads),
              "--no-progress", *args.extra]
+    if args.epochs < 1:
+        parser.error(f"--epochs must be at least 1, got {args.epochs}")
+    csv = Path(args.out) / "bench-cnn-memory.csv"
     try:
         if not args.no_readme:                   # before the runs, not after
             check_markers(args.readme, START, END)
+        csv.parent.mkdir(parents=True, exist_ok=True)
+        check_writable(csv)
         table = pd.DataFrame(measure(flags))
         print(table.to_string(index=False))
-        write_text(Path(args.out) / "bench-cnn-memory.csv", table.to_csv(index=False))
+        write_text(csv, table.to_csv(index=False))
         if not args.no_readme:
-            replace_between(args.readme, START, END,
-                            section(table, machine_line("cpu", args.threads)))
-    except (FileError, RuntimeError) as e:
-        return fail(str(e))
+            changed = replace_between(args.readme, START, END,
+                                      section(table, machine_line("cpu", args.threads)))
+            print(f"{args.readme}: section {'rewritten' if changed else 'unchanged'}")
+    except (OSError, FileError, RuntimeError) as e:
+        said = f"{e.filename}: {e.strerror}" if isinstance(e, OSError) and e.strerror else e
+        print(f"cnn_memory: error: {said}", file=sys.stderr)
+        return 1
     return 0
 
 

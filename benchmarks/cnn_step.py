@@ -166,7 +166,8 @@ def run(args, twins):
     section = cnn_section(results, layers, step_ms, machine_line(args.device, args.threads),
                           args)
     if not args.no_readme:
-        replace_between(args.readme, CNN_START, CNN_END, section)
+        changed = replace_between(args.readme, CNN_START, CNN_END, section)
+        print(f"{args.readme}: section {'rewritten' if changed else 'unchanged'}")
     print(f"median NumPy / PyTorch {results.numpy_over_torch.median():.2f}; "
           f"wrote bench-cnn.csv and bench-cnn-layers.csv in {args.out}")
     return 0
@@ -203,7 +204,7 @@ def cnn_section(results, layers, step_ms, machine, args):
     ratios = "; ".join(f"{name} {g.numpy_over_torch.median():.2f}"
                        for name, g in r.groupby("network", sort=False))
     cfgs = networks()
-    described = "; ".join(f"{name}: {models.describe(cfg)}" for name, cfg in cfgs.items())
+    described = "; ".join(models.describe(cfg) for cfg in cfgs.values())
     batch = next(iter(cfgs.values())).batch_size
     return "\n".join([
         CNN_START,

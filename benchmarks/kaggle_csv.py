@@ -41,5 +41,6 @@ def run(args):
         CSV_END])
     print(section.splitlines()[1])
     if not args.no_readme:
-        replace_between(args.readme, CSV_START, CSV_END, section)
+        changed = replace_between(args.readme, CSV_START, CSV_END, section)
+        print(f"{args.readme}: section {'rewritten' if changed else 'unchanged'}")
     return 0

@@ -127,6 +127,7 @@ def run(args, twins):
     images = os.path.relpath(args.out.resolve(), Path(args.readme).resolve().parent)
     text = section(results, machine_line(args.device, args.threads), args, images)
     if not args.no_readme:
-        replace_between(args.readme, START, END, text)
+        changed = replace_between(args.readme, START, END, text)
+        print(f"{args.readme}: section {'rewritten' if changed else 'unchanged'}")
     print(f"wrote bench.csv and bench.png in {args.out}")
     return 0

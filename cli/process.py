@@ -10,9 +10,14 @@
   as untouched pages, faulted in one 4 KiB page at a time: 30% of a NumPy CNN step (its im2col
   columns are 20 MB). Held memory stays bounded by the largest step's working set. A no-op
   where the C library is not glibc.
+- Standard output closed by its reader (`python predict.py ... | head -3`): the rest of it is
+  dropped, not the run. The default turned the next print into a BrokenPipeError traceback,
+  and stopped a training run piped to `head` before it saved anything.
 """
 import ctypes
+import io
 import os
+import sys
 
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
@@ -22,3 +27,29 @@ try:
     _libc.mallopt(-1, 1 << 30)        # M_TRIM_THRESHOLD: and is not handed back
 except (OSError, AttributeError):
     pass
+
+
+class _ReaderGone(io.TextIOWrapper):
+    """sys.stdout whose reader may leave: once a write or flush meets a closed pipe, standard
+    output goes to os.devnull for the rest of the process (Python's documented remedy), and
+    the command carries on."""
+
+    def _dropped(self, call, *args):
+        try:
+            return call(*args)
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())
+            return None
+
+    def write(self, text):
+        self._dropped(super().write, text)
+        return len(text)
+
+    def flush(self):
+        self._dropped(super().flush)
+
+
+if sys.stdout is not None and sys.stdout is sys.__stdout__:   # a command's own, not a test's
+    sys.stdout = sys.__stdout__ = _ReaderGone(sys.stdout.detach(), encoding=sys.stdout.encoding,
+                                              errors=sys.stdout.errors,
+                                              line_buffering=sys.stdout.line_buffering)

@@ -18,6 +18,7 @@ from datasets.base import DataError
 from datasets.catalog import load as load_dataset
 from storage.atomic import FileError, write_json
 from training import diagnosis, loop, models, weights_file
+from training.config import Config, given_values
 from training.schedule import total_steps_of
 from training.start import RunError, initial_params, resumed
 from twins import load_twin
@@ -56,19 +57,28 @@ def run(parser, cfg, args, twin_name):
     and against the files that decide what a flag would, before anything is trained."""
     resume = None
     if args.resume:
-        params, saved, resume = resumed(args.resume, args.epochs)
+        try:
+            params, saved, resume = resumed(args.resume, args.epochs)
+        except RunError as e:            # --epochs below the saved run's: a flag against its file
+            parser.error(str(e))
         refuse_changes(parser, saved, {k: v for k, v in args.explicit.items() if k != "epochs"},
                        f"--resume continues the run saved in {args.resume} as it was set up",
                        "leave the flag out or give the saved value (--epochs may raise the "
                        "total)")
         cfg = saved
+    elif args.load and "dataset" not in args.explicit:     # the file's data set, as predict.py
+        cfg = Config.for_run(weights_file.trained_on(weights_file.load_weights(args.load)[1]),
+                             cfg.model, **given_values(args))
     dataset = load_dataset(cfg.dataset, args.data_dir, cfg.dtype, cfg.val_size)
     if cfg.batch_size > len(dataset.y_train):
         parser.error(f"--batch-size {cfg.batch_size} is larger than the "
                      f"{len(dataset.y_train)} training images")
     if not resume:
-        params, cfg = initial_params(cfg, args.load, decide_loss=args.eval and
-                                     "loss" not in args.explicit)
+        try:
+            params, cfg = initial_params(cfg, args.load, decide_loss=args.eval and
+                                         "loss" not in args.explicit)
+        except weights_file.DataSetMismatch as e:   # --dataset given against the file's shapes
+            parser.error(str(e))
         if args.load:
             refuse_changes(parser, cfg, {k: v for k, v in args.explicit.items()
                                          if k in STRUCTURE},

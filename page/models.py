@@ -57,7 +57,7 @@ class Model:
         if path.is_dir():
             raise FileError(f"weights file {path} is a folder")
         _, saved = weights_file.load_weights(path)
-        name = saved.get("dataset", "mnist")           # files from before data sets were named
+        name = weights_file.trained_on(saved)
         if name not in DATASETS:
             raise FileError(f"{path} was trained on {name!r}, a data set this project does not "
                             f"know ({', '.join(DATASETS)})")

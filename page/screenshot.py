@@ -13,7 +13,8 @@ from storage.paths import DOCS
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     allow_abbrev=False)
     parser.add_argument("--weights", nargs="+", action="extend", metavar="FILE",
                         help="app.py's --weights (default: none, the default model)")
     parser.add_argument("--digit", choices=sorted(browser.STROKES), default="7")

@@ -18,7 +18,9 @@ def machine_line(device="cpu", threads=1):
     except (OSError, AttributeError):
         pass
     gpu = f", GPU {torch.cuda.get_device_name()}" if device == "cuda" else ""
-    return (f"{cpu}, {len(os.sched_getaffinity(0))} cores, {threads} threads per twin{gpu}; "
+    cores = len(os.sched_getaffinity(0))
+    return (f"{cpu}, {cores} core{'s' * (cores != 1)}, {threads} "
+            f"thread{'s' * (threads != 1)} per twin{gpu}; "
             f"Python {platform.python_version()}, NumPy {np.__version__}, "
             f"PyTorch {torch.__version__}")
 
@@ -28,9 +30,10 @@ UNRECORDED = "a machine not recorded"
 
 def machines_of(table):
     """The machines a results table's rows were measured on (its `machine` column, written by
-    compare.py with each row; rows from before it was kept: UNRECORDED), as (text, labels): the
-    words a section names them by ('on: ...'), and each row's label: '' where every row shares one machine,
-    else '(a)', '(b)', ... in the order they first appear, which the text explains."""
+    compare.py with each row; rows from before it was kept: UNRECORDED), as (text, labels):
+    the words a section names them by ('on: ...'), and each row's label: '' where every row
+    shares one machine, else '(a)', '(b)', ... in the order they first appear, which the text
+    explains."""
     names = (table["machine"].fillna(UNRECORDED) if "machine" in table
              else pd.Series(UNRECORDED, index=table.index))
     unique = list(dict.fromkeys(names))

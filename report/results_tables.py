@@ -35,7 +35,7 @@ def results_section(results, parity, cfg, images):
     f64 = parity[parity.dtype == "float64"]
     return "\n".join([
         START,
-        f"Produced by `python compare.py` ({cfg.epochs} epochs, MLP "
+        f"Produced by `python compare.py` ({cfg.epochs} epoch{'s' * (cfg.epochs != 1)}, MLP "
         f"{'-'.join(map(str, cfg.sizes()))}, {cfg.optimizer} lr {cfg.lr:g} {cfg.schedule}, "
         f"batch {cfg.batch_size}, weight decay {cfg.weight_decay:g}, label smoothing "
         f"{cfg.label_smoothing:g}, weight average decay {cfg.ema:g}, {cfg.dtype}) {machine}.",

@@ -166,7 +166,9 @@ def test_compare_models_writes_every_model_and_regenerates_its_table(mnist, tmp_
                                           + 1152 * 512 + 512 + 512 * 256 + 256 + 2570)
     assert (table[table.name == "single neuron"].loss == "mse").all()
     assert (tmp_path / "lc" / "cnn" / "accuracy.png").is_file()
+    assert (tmp_path / "lc" / "cnn-regularised" / "errors.png").is_file()
     text = readme.read_text()
+    assert "lc/cnn/confusion.png)" in text and "lc/cnn-regularised/errors.png)" in text
     assert text.startswith("a\n") and text.endswith("b\n")
     assert "| CNN " in text and "| test accuracy ≥ 99.20%, both twins" in text
     before = readme.read_bytes()

@@ -69,10 +69,15 @@ def test_weights_of_another_shape_are_an_error_of_another_data_set_a_warning(scr
     weights_file.save_weights(mnist_weights, mlp_np.init_params((784, 8, 10)), {"dataset": "mnist"})
     load = ["--weights"] if script == "predict.py" else ["--eval", "--load"]
     r = run(script, "--dataset", "mnist", *load, str(lines_weights))
-    assert r.returncode == 1 and "Traceback" not in r.stderr
-    assert r.stderr.count("\n") == 1
-    assert (f"{lines_weights} takes 256 inputs and gives 2 classes (trained on lines); mnist "
-            f"has 784 inputs (28x28) and 10 classes") in r.stderr
+    # --dataset given against the file: a flag contradicting the file, exit 2
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].endswith(
+        f"{lines_weights} takes 256 inputs and gives 2 classes (trained on lines); mnist "
+        f"has 784 inputs (28x28) and 10 classes")
+    if script != "predict.py":                 # no --dataset: the file's, as predict.py takes it
+        r = run(script, *load, str(lines_weights))
+        assert r.returncode == 0 and "test acc" in r.stdout and "warning" not in r.stderr, \
+            r.stderr
     r = run(script, "--dataset", "fashion-mnist", *load, str(mnist_weights),
             "--data-dir", str(tiny_idx), *(["--index", "3"] if script == "predict.py" else []))
     assert r.returncode == 0, r.stderr
@@ -169,3 +174,22 @@ def test_compare_keeps_every_data_sets_rows_in_the_readme_table(tmp_path, kaggle
             "--readme", str(readme))
     assert r.returncode == 0 and "data sets section unchanged" in r.stdout, r.stderr
     assert readme.read_bytes() == before
+
+
+@pytest.mark.parametrize("model,extra", [("cnn", ["--channels", "2", "3", "--hidden", "8"]),
+                                         ("mlp", ["--hidden", "8"])])
+def test_an_out_folder_laid_out_otherwise_shows_its_own_run(tmp_path, model, extra):
+    """--out not laid out as learning_curves/[<data set>/][<model>/]: the data sets table is
+    this run's (it was built from --out's parent, another folder's results or none: an error
+    after the training, the run's own rows missing)."""
+    readme = tmp_path / "README.md"
+    readme.write_text("x\n<!-- datasets:start -->\n<!-- datasets:end -->\ny\n")
+    other = tmp_path / "lines"                   # results of another run beside it, not its own
+    other.mkdir()
+    (other / "results.csv").write_text("not, a, results table\n")
+    r = run("compare.py", "--dataset", "lines", "--model", model, "--quick", "--no-progress",
+            *extra, "--out", str(tmp_path / "odd"), "--readme", str(readme))
+    assert r.returncode == 0, r.stderr
+    rows = [line for line in readme.read_text().splitlines() if line.startswith("| lines")]
+    assert len(rows) == 2 and all(("CNN conv 2-3" if model == "cnn" else "MLP 256-8-2") in row
+                                  for row in rows)

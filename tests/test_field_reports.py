@@ -276,3 +276,58 @@ def test_a_readme_without_its_markers_is_refused_before_the_run(tmp_path, script
 def test_flags_a_file_decides_are_refused_not_ignored(script, args, ignored):
     r = run(script, *args)
     assert r.returncode == 2 and f"{ignored} would do nothing" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("script,abbreviated,meant", [
+    ("main_np.py", ["--out", "x"], "--output-init"),           # the user's case: not a prefix
+    ("main_torch.py", ["--epoch", "1"], "--epochs"),
+    ("compare.py", ["--no-prog"], "--no-progress"),
+    ("bench.py", ["--repeat", "2"], "--repeats"),
+    ("tune.py", ["--onl", "0"], "--only"),
+    ("predict.py", ["--ind", "0"], "--index"),
+    ("app.py", ["--por", "1"], "--port"),
+])
+def test_a_flag_is_taken_by_its_whole_name_only(script, abbreviated, meant):
+    """argparse takes any unambiguous prefix of a flag by default: `--out DIR` silently meant
+    `--output-init`, and its value was then refused as a choice of a flag never typed."""
+    r = run(script, *(["--weights", "w.npz"] if script == "predict.py" else []), *abbreviated)
+    assert r.returncode == 2 and f"unrecognized arguments: {' '.join(abbreviated)}" in r.stderr, \
+        r.stderr
+    assert meant not in r.stderr.splitlines()[-1]
+
+
+def test_every_command_line_refuses_abbreviated_flags():
+    """Each ArgumentParser of the project is made with allow_abbrev=False (a command added
+    later is held to it too)."""
+    import re
+    made = {}
+    for path in ROOT.rglob("*.py"):
+        if ".venv" in path.parts or "tests" in path.parts:
+            continue
+        for call in re.findall(r"ArgumentParser\((.*?)\)\n", path.read_text(), re.S):
+            made[path.relative_to(ROOT).as_posix()] = "allow_abbrev=False" in call
+    assert len(made) >= 9 and all(made.values()), made
+
+
+@pytest.mark.parametrize("command", ["train", "predict"])
+def test_a_reader_that_leaves_stops_the_output_not_the_command(tiny, tmp_path, command):
+    """`python predict.py ... | head -3` ended in a BrokenPipeError traceback; a training run
+    piped to `head` would have died at its next line, its weights unsaved. The reader goes
+    away before the first line here: the command carries on, silent, and does all it would."""
+    import subprocess
+    import sys
+    weights = tmp_path / "w.npz"
+    args = {"train": ["main_np.py", *TINY, "--epochs", "2", "--data-dir", str(tiny),
+                      "--save", str(weights)],
+            "predict": ["predict.py", "--weights", str(weights), "--index", "0",
+                        "--data-dir", str(tiny)]}[command]
+    if command == "predict":
+        assert run("main_np.py", *TINY, "--data-dir", str(tiny), "--save",
+                   str(weights)).returncode == 0
+    child = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    child.stdout.close()                       # the reader leaves at once
+    err = child.stderr.read()
+    assert child.wait(timeout=300) == 0 and "Traceback" not in err and "Broken" not in err, err
+    if command == "train":
+        assert weights_file.load_checkpoint(weights)[0]["history"]["epochs"][-1]["epoch"] == 2

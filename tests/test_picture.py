@@ -393,9 +393,31 @@ def test_predict_labels_a_folder_and_writes_the_csv(mnist, weights, tmp_path):
     assert len(lines) == 4 and lines[0].startswith(str(folder / "digit0.png") + ": NumPy ")
     table = pd.read_csv(tmp_path / "labels.csv")
     assert list(table.columns) == ["file", "numpy_label", "numpy_probability", "pytorch_label",
-                                   "pytorch_probability"]
+                                   "pytorch_probability", "error"]
     assert len(table) == 3 and (table.numpy_label == table.pytorch_label).all()
     assert ((table.numpy_probability > 0) & (table.numpy_probability <= 1)).all()
+    assert table.error.isna().all()
+    # a picture that holds no digit, or is no picture, is refused on its own line; the others
+    # are labelled all the same, the CSV holds every file, and the exit says one was refused
+    Image.new("L", (40, 40), 255).save(folder / "blank.png")
+    (folder / "notes.png").write_text("not a picture")
+    r = run("predict.py", "--weights", str(weights), "--image", str(folder), "--csv",
+            str(tmp_path / "labels.csv"))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert sorted(r.stderr.splitlines()) == [
+        f"predict.py: error: {folder / 'blank.png'}: no ink found (the picture is one shade)",
+        f"predict.py: error: {folder / 'notes.png'}: not a readable image (not a format Pillow "
+        f"can open)"]
+    assert [line.split(":")[0] for line in r.stdout.splitlines()[:-1]] == \
+        [str(folder / f"digit{i}.png") for i in range(3)]
+    assert r.stdout.splitlines()[-1].endswith("5 pictures, 2 refused")
+    again = pd.read_csv(tmp_path / "labels.csv")
+    assert list(again.file) == [str(folder / n) for n in ("blank.png", "digit0.png", "digit1.png",
+                                                          "digit2.png", "notes.png")]
+    assert again.numpy_label.isna().tolist() == [True, False, False, False, True]
+    assert again.error.notna().tolist() == [True, False, False, False, True]
+    assert (again.dropna(subset=["numpy_label"]).numpy_label.tolist()
+            == table.numpy_label.tolist())
     r = run("predict.py", "--weights", str(weights), "--image", str(folder / "digit0.png"))
     assert r.returncode == 0 and r.stdout.splitlines()[0].endswith("digit0.png")
     assert "@" in r.stdout and "PyTorch" in r.stdout                # drawn, as prepared

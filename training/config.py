@@ -150,7 +150,7 @@ def validate(cfg):
 def build_parser(description):
     """An ArgumentParser with one flag per Config field. A flag left out is None:
     config_from_args fills in the default of the data set and model."""
-    parser = argparse.ArgumentParser(description=description)
+    parser = argparse.ArgumentParser(description=description, allow_abbrev=False)
     for f in fields(Config):
         kw = {k: v for k, v in f.metadata.items() if k not in ("bounds", "subject")}
         if "action" not in kw:

@@ -104,7 +104,7 @@ def _read_weights(path):
     if n_layers == 0:
         raise FileError(f"{path} holds no weights (keys W1, b1, ... expected)")
     check_keys(path, arrays, n_convs, n_layers)
-    spec = DATASETS.get(config.get("dataset", "mnist"))         # older files: MNIST's
+    spec = DATASETS.get(trained_on(config))
     n_in = spec.n_inputs if spec else arrays["W1"].shape[-1]
     if n_convs:
         n_in = check_convolutions(path, arrays, config, n_convs)
@@ -187,18 +187,28 @@ def check_convolutions(path, arrays, config, n_convs):
     return int(np.prod(shapes[-1]))
 
 
+class DataSetMismatch(FileError):
+    """Weights that cannot take a data set's images or give its classes."""
+
+
+def trained_on(config):
+    """The data set a weights file's config records (files from before data sets were named:
+    MNIST)."""
+    return config.get("dataset", "mnist")
+
+
 def check_fits(path, params, config, spec):
-    """FileError if the weights cannot take spec's images or give its classes; a warning
+    """DataSetMismatch if the weights cannot take spec's images or give its classes; a warning
     (returned, one line, or None) if they fit but were trained on another data set."""
-    trained_on = config.get("dataset", "mnist")        # files from before data sets were named
+    trained = trained_on(config)
     _, n_layers = count_layers(params)
-    n_in = DATASETS[trained_on].n_inputs if "C1" in params else params["W1"].shape[1]
+    n_in = DATASETS[trained].n_inputs if "C1" in params else params["W1"].shape[1]
     n_out = params[f"W{n_layers}"].shape[0]
     if (n_in, n_out) != (spec.n_inputs, spec.n_classes):
-        raise FileError(f"{path} takes {n_in} inputs and gives {n_out} classes (trained on "
-                        f"{trained_on}); {spec.name} has {spec.n_inputs} inputs "
+        raise DataSetMismatch(f"{path} takes {n_in} inputs and gives {n_out} classes (trained on "
+                        f"{trained}); {spec.name} has {spec.n_inputs} inputs "
                         f"({'x'.join(map(str, spec.image_shape))}) and {spec.n_classes} classes")
-    if trained_on != spec.name:
-        return (f"warning: {path} was trained on {trained_on}, not {spec.name}; its shapes fit, "
-                f"so it runs, but its predictions mean {trained_on}'s classes")
+    if trained != spec.name:
+        return (f"warning: {path} was trained on {trained}, not {spec.name}; its shapes fit, "
+                f"so it runs, but its predictions mean {trained}'s classes")
     return None
