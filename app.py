@@ -22,6 +22,7 @@ import time
 
 from cli.run import ERRORS, fail
 from training import loop
+from twins.threads import thread_count
 
 DEFAULT_PORT = 7860
 
@@ -40,15 +41,13 @@ def parse(argv=None):
                         help=f"port to serve on (default {DEFAULT_PORT})")
     parser.add_argument("--share", action="store_true",
                         help="also ask Gradio for a public share link (off unless asked for)")
-    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
+    parser.add_argument("--threads", type=thread_count, default=len(os.sched_getaffinity(0)),
                         help="CPU threads of both twins")
     parser.add_argument("--data-dir", help="where a data set's files are, for its random test "
                                            "images (as main_np.py's --data-dir)")
     args = parser.parse_args(argv)
     if not 1 <= args.port <= 65535:
         parser.error(f"--port must be in 1..65535, got {args.port}")
-    if args.threads < 1:
-        parser.error(f"--threads must be at least 1, got {args.threads}")
     try:
         socket.getaddrinfo(args.host, args.port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as e:

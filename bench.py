@@ -28,14 +28,17 @@ import cli.process  # noqa: F401  first: how OpenBLAS's threads idle, set before
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from benchmarks import cnn_step, kaggle_csv, mlp_step
 from cli.run import ERRORS, fail
 from storage.atomic import FileError, check_markers, check_writable
 from storage.paths import DOCS, LEARNING_CURVES, README
-from training.config import MODELS, OPTIMIZERS
+from training import models
+from training.config import MODELS, OPTIMIZERS, Config
 from twins import load_twin
+from twins.threads import thread_count
 
 
 def parse(argv=None):
@@ -51,7 +54,7 @@ def parse(argv=None):
     parser.add_argument("--optimizer", default="adam", choices=OPTIMIZERS)
     parser.add_argument("--repeats", type=int, default=25, help="timed steps per point")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
-    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--threads", type=thread_count, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--out", default=str(LEARNING_CURVES))
     parser.add_argument("--readme", help="the page to update (default README.md; with "
                                          "--kaggle-csv docs/data.md)")
@@ -80,11 +83,21 @@ def parse(argv=None):
     return args
 
 
+def check_memory(args):
+    """ModelError, before any step, if a network of the grid at its largest batch would not
+    fit in memory (as training it would be refused)."""
+    nets = cnn_step.networks().values() if args.model == "cnn" else \
+        [Config.for_run("mnist", "mlp", hidden=(w,)) for w in args.widths]
+    for cfg in nets:
+        models.check_memory(replace(cfg, batch_size=max(args.batches)))
+
+
 def main(argv=None):
     args = parse(argv)
     try:
         if args.kaggle_csv:
             return kaggle_csv.run(args)
+        check_memory(args)
         twins = {name: load_twin(name, args.device, args.threads) for name in ("numpy", "torch")}
         return (cnn_step if args.model == "cnn" else mlp_step).run(args, twins)
     except ERRORS as e:

@@ -43,14 +43,15 @@ from report import figures
 from report.machine import machine_line
 from report.models_table import MODELS_END, MODELS_START, models_section
 from report.results_tables import (DATASETS_END, DATASETS_START, END, START, all_results,
-                                   datasets_section, results_section)
+                                   datasets_section, read_parity, read_results,
+                                   results_section)
 from storage.atomic import (FileError, check_markers, check_writable, replace_between,
                             write_text)
-from storage.paths import README, results_folder
+from storage.paths import README, results_folder, results_root
 from training import config, loop, models
 from training.defaults import MODEL_PICTURES, MODEL_RUNS
 from training.lockstep import CONFIG_COLUMNS, parity_run, run_seeds
-from training.model_rows import in_order, model_config, one_number_bound, read_models
+from training.model_rows import in_order, model_config, one_number_bound
 from twins import load_twin
 from twins.base import TwinError
 from twins.numpy_twin import cupy_or_error
@@ -87,11 +88,20 @@ def parse(argv=None):
     if args.from_results:
         ignored = [config.flag(k) for k in args.given] + [
             flag for flag, on in (("--seeds", args.seeds), ("--quick", args.quick),
-                                  ("--no-readme", args.no_readme)) if on]
+                                  ("--no-readme", args.no_readme),
+                                  ("--threads", any(a.split("=")[0] == "--threads"
+                                                    for a in argv or sys.argv))) if on]
         if ignored:
             parser.error(f"--from-results rewrites the README from the results in --out, which "
                          f"decide the run: {', '.join(ignored)} would do nothing")
     args.seeds = args.seeds or [0, 1, 2]
+    if len(set(args.seeds)) < len(args.seeds) or min(args.seeds) < 0:
+        parser.error(f"--seeds must be distinct whole numbers from 0, got "
+                     f"{' '.join(map(str, args.seeds))}")
+    if args.models is not None and cfg.dataset != "mnist" and args.readme == str(README) \
+            and not args.no_readme:
+        parser.error(f"--models --dataset {cfg.dataset} would replace MNIST's models table in "
+                     f"README.md: give --no-readme, or --readme naming another page")
     if args.quick:
         cfg = replace(cfg, epochs=1)
         args.seeds = args.seeds[:1]
@@ -204,7 +214,9 @@ def compare_models(args, dataset, devices):
     configs = {key: model_config(*MODEL_RUNS[key], args.given, args.dataset, args.quick)
                for key in keys}
     warn(dataset)                  # past every check: an error stays the run's one line
-    table = read_models(args.out / "models.csv") if args.models else None
+    kept = args.out / "models.csv"           # read, and checked, before any training
+    table = read_results(kept, MODEL_KEYS, MODEL_COLUMNS) if args.models and kept.is_file() \
+        else None
     for key, cfg in configs.items():
         name, n_params = MODEL_RUNS[key][0], models.n_params(cfg)
         print(f"--- {name}: {models.describe(cfg)}, {n_params:,} parameters", flush=True)
@@ -219,7 +231,7 @@ def compare_models(args, dataset, devices):
         write_text(args.out / "models.csv", table.to_csv(index=False))
         if key in MODEL_PICTURES:
             folder = args.out / MODEL_PICTURES[key]
-            folder.mkdir(exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True)
             figures.plot_curves(curves, folder, f"{dataset.spec.title} {name}")
             figures.plot_explanations(curves, dataset.x_test, dataset.y_test, dataset.spec,
                                       folder, f"{dataset.spec.title} {name}")
@@ -231,21 +243,16 @@ def compare_models(args, dataset, devices):
     return 0
 
 
-def read_csv(path):
-    try:
-        return pd.read_csv(path)
-    except OSError as e:
-        raise FileError(f"--from-results: {e.filename} cannot be read ({e.strerror})")
-
-
 def rewrite_from_results(cfg, args):
     """The README sections from the CSVs of an earlier run (its config is read from them)."""
     if args.models is not None:
-        section = models_section(read_csv(args.out / "models.csv"), images_path(args))
+        section = models_section(read_results(args.out / "models.csv", MODEL_KEYS,
+                                              MODEL_COLUMNS), images_path(args))
         changed = replace_between(args.readme, MODELS_START, MODELS_END, section)
         print(f"{args.readme}: models section {'rewritten' if changed else 'unchanged'}")
         return 0
-    results, parity = read_csv(args.out / "results.csv"), read_csv(args.out / "parity.csv")
+    results = read_results(args.out / "results.csv", columns=CONFIG_COLUMNS)
+    parity = read_parity(args.out / "parity.csv")
     first = results.iloc[0]
     try:
         cfg = replace(cfg, **{k: type(getattr(cfg, k))(first[k])
@@ -259,28 +266,22 @@ def rewrite_from_results(cfg, args):
 
 
 def write_readme(cfg, args, results, parity):
-    """MNIST's results section (for a run of MNIST's MLP), then the table of every data set."""
+    """MNIST's results section (for a run of MNIST's MLP), then the table of every data set;
+    both made before either is written, so that a table that cannot be read leaves the page as
+    it was, not half rewritten."""
+    root = results_root(args.out, cfg.dataset, cfg.model)
+    sections = [("data sets", DATASETS_START, DATASETS_END, datasets_section(
+        all_results(root) if root else results.assign(dataset=cfg.dataset, model=cfg.model)))]
     if cfg.dataset == "mnist" and cfg.model == "mlp":
-        section = results_section(results, parity, cfg, images_path(args))
-        changed = replace_between(args.readme, START, END, section)
-        print(f"{args.readme}: results section {'rewritten' if changed else 'unchanged'}")
-    root = results_root(args.out, cfg)
-    section = datasets_section(all_results(root) if root else
-                               results.assign(dataset=cfg.dataset, model=cfg.model))
-    changed = replace_between(args.readme, DATASETS_START, DATASETS_END, section)
-    print(f"{args.readme}: data sets section {'rewritten' if changed else 'unchanged'}")
+        sections.insert(0, ("results", START, END,
+                            results_section(results, parity, cfg, images_path(args))))
+    for name, start, end, section in sections:
+        changed = replace_between(args.readme, start, end, section)
+        print(f"{args.readme}: {name} section {'rewritten' if changed else 'unchanged'}")
 
 
-def results_root(out, cfg):
-    """The folder of every data set's results that `out` sits in, as default_out lays them
-    out (learning_curves/[<data set>/][<model>/]), or None where --out is laid out otherwise:
-    the data sets table then shows this run alone, never another folder's results."""
-    for part, plain in ((cfg.model, "mlp"), (cfg.dataset, "mnist")):
-        if part != plain:
-            if out.name != part:
-                return None
-            out = out.parent
-    return out
+MODEL_KEYS = ("name", "seed")               # models.csv: one row per twin of each model and seed
+MODEL_COLUMNS = ("parameters", "optimizer")
 
 
 def machine(args):

@@ -5,7 +5,8 @@
                                         # inputs (docs/gradcheck.md; checks/example_layer.py)
 
 Prints, per gradient, exact / close / wrong with the largest absolute and relative difference
-and where it is. Exit 0 when none is wrong, 1 when one is, 2 when the file breaks the contract.
+and where it is. Exit 0 when none is wrong, 1 when one is, 2 when the file breaks the contract
+(one line naming the file, the function and the cause: whatever the file raises, sys.exit too).
 """
 import cli.process  # noqa: F401  first: how OpenBLAS's threads idle, set before NumPy loads
 
@@ -14,7 +15,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from checks.gradcheck import ContractError, Layer, check, report
+from checks.gradcheck import ContractError, Layer, check, describe, report
 
 FUNCTIONS = {"forward": "forward(x, *params) -> (out, cache)",
              "backward": "backward(dout, cache) -> (dx, *dparams)",
@@ -23,7 +24,9 @@ FUNCTIONS = {"forward": "forward(x, *params) -> (out, cache)",
 
 
 def load_layer(path):
-    """The Layer in the file at `path`; ContractError in one line if it cannot be one."""
+    """The Layer in the file at `path`; ContractError in one line if it cannot be one. Whatever
+    the file raises as it imports counts, SystemExit and KeyboardInterrupt too: a sys.exit(0)
+    in it would otherwise end gradcheck with 0, having checked nothing."""
     path = Path(path)
     if not path.is_file() or path.suffix != ".py":
         raise ContractError(f"{path}: no such Python file")
@@ -31,14 +34,14 @@ def load_layer(path):
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
-    except Exception as e:
+        functions = {name: getattr(module, name, None) for name in FUNCTIONS}
+    except BaseException as e:                  # a module __getattr__ is the file's code too
         where = f" (line {e.lineno})" if isinstance(e, SyntaxError) else ""
-        raise ContractError(f"{path} does not import: {type(e).__name__}: {e}{where}")
-    missing = [form for name, form in FUNCTIONS.items()
-               if not callable(getattr(module, name, None))]
+        raise ContractError(f"{path} does not import: {describe(e)}{where}") from None
+    missing = [form for name, form in FUNCTIONS.items() if not callable(functions[name])]
     if missing:
         raise ContractError(f"{path} lacks {'; '.join(missing)} (see docs/gradcheck.md)")
-    return Layer(path.name, *(getattr(module, name) for name in FUNCTIONS))
+    return Layer(path.name, *functions.values())
 
 
 def main(argv=None):

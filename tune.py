@@ -28,8 +28,8 @@ from storage.atomic import (FileError, check_markers, check_writable, replace_be
 from storage.paths import DOCS, results_folder
 from training import loop, models
 from training.config import MODELS, Config
-from training.defaults import PLAIN, SEARCHES
-from training.tuning import tuning_row
+from training.defaults import PLAIN, SEARCH_MODELS, SEARCHES
+from training.tuning import read_tuning, tuning_row
 from twins import TWINS, load_twin
 
 
@@ -37,7 +37,8 @@ def parse(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      allow_abbrev=False)
     parser.add_argument("--dataset", default="mnist", choices=tuple(DATASETS))
-    parser.add_argument("--model", default="mlp", choices=MODELS)
+    parser.add_argument("--model", choices=MODELS, help="the model searched (default: the "
+                                                       "search's, else mlp)")
     parser.add_argument("--search", help="a search by its name, when the data set has several "
                                          "for one model (training/defaults.py's SEARCHES; "
                                          "default: the model's)")
@@ -53,7 +54,12 @@ def parse(argv=None):
     parser.add_argument("--from-table", action="store_true",
                         help="train nothing: rewrite the README section from the table")
     args = parser.parse_args(argv)
-    args.search = args.search or args.model
+    args.search = args.search or args.model or "mlp"
+    model = SEARCH_MODELS.get(args.search, "mlp")
+    if args.model and args.model != model:
+        parser.error(f"--search {args.search} searches over {model.upper()}s, not --model "
+                     f"{args.model}'s")
+    args.model = model
     if (args.dataset, args.search) not in SEARCHES:
         parser.error(f"no search {args.search} on {args.dataset}; there are "
                      + ", ".join(f"{m} on {d}" for d, m in SEARCHES))
@@ -83,7 +89,8 @@ def main(argv=None):
     args = parse(argv)
     candidates, val_size, reach = SEARCHES[args.dataset, args.search]
     try:
-        table = read_table(args.out) if args.from_table else run_candidates(args, candidates,
+        table = read_tuning(args.out, candidates, base_config(args, val_size)) \
+            if args.from_table else run_candidates(args, candidates,
                                                                            val_size, reach)
         if not args.no_readme or args.from_table:
             start, end = markers(args.dataset, args.search)
@@ -95,14 +102,21 @@ def main(argv=None):
         return fail(str(e))
 
 
+def base_config(args, val_size):
+    """What every candidate starts from: plain training of the search's model."""
+    return Config(dataset=args.dataset, model=args.model, val_size=val_size, **PLAIN)
+
+
 def run_candidates(args, candidates, val_size, reach):
     """Train each candidate asked for on the data set less its validation split; write and
     return the table, keeping the rows of candidates not run this time."""
     threads = len(os.sched_getaffinity(0))
-    base = Config(dataset=args.dataset, model=args.model, val_size=val_size, **PLAIN)
+    base = base_config(args, val_size)
     dataset = load_dataset(args.dataset, args.data_dir, base.dtype, val_size)
     warn(dataset)
     twin = load_twin(args.twin, "cpu", threads)
+    # the rows kept from an earlier run, read and checked before any training, not after
+    old = read_tuning(args.out, candidates, base) if args.out.exists() else None
     rows = []
     for i in args.only or range(len(candidates)):
         cfg = replace(base, **candidates[i])
@@ -111,19 +125,11 @@ def run_candidates(args, candidates, val_size, reach):
         rows.append(tuning_row(i, cfg, history, reach))
         print(pd.DataFrame(rows).to_string(index=False), flush=True)
     table = pd.DataFrame(rows)
-    if args.out.exists():
-        old = read_table(args.out)
+    if old is not None:
         table = pd.concat([old[~old.candidate.isin(table.candidate)], table])
     table = table.sort_values("candidate")
     write_text(args.out, table.to_csv(index=False))
     return table
-
-
-def read_table(path):
-    try:
-        return pd.read_csv(path)
-    except OSError as e:
-        raise FileError(f"{path} cannot be read ({e.strerror})")
 
 
 if __name__ == "__main__":

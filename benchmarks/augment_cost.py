@@ -29,6 +29,7 @@ from training.config import Config
 from training.loop import evaluate
 from training.schedule import lr_at
 from twins import load_twin
+from twins.threads import thread_count
 
 BATCH, EPOCH = 256, 60_000
 SUBSET, HELD_OUT = 10_000, slice(50_000, 60_000)
@@ -132,7 +133,7 @@ def picture(ds, path):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      allow_abbrev=False)
-    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
+    parser.add_argument("--threads", type=thread_count, default=len(os.sched_getaffinity(0)),
                         help="CPU threads of the twin's step, as the commands' default (the "
                              "augmentation runs on one, but for the elastic blur's products)")
     parser.add_argument("--repeats", type=int, default=60, help="timed calls of each; 0: none")

@@ -10,6 +10,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 from pathlib import Path
@@ -19,31 +20,41 @@ import pandas as pd
 from report.machine import machine_line
 from storage.atomic import FileError, check_markers, check_writable, replace_between, write_text
 from storage.paths import DOCS, LEARNING_CURVES, ROOT
+from twins.threads import thread_count
 
 START, END = "<!-- bench-cnn-memory:start -->", "<!-- bench-cnn-memory:end -->"
 COMMANDS = {"numpy": "main_np.py", "torch": "main_torch.py"}
 
 
-def usage(argv):
+def usage(argv, epochs):
     """Run `python argv...` in a process of its own: {peak MiB, user s, system s, wall s} of
     that process alone (wait4 reports one child's rusage; ru_maxrss is in KiB on Linux).
-    RuntimeError with its last line of stderr where it fails."""
+    RuntimeError with its last line of stderr where it fails, or where it did not train its
+    `epochs` epochs (a flag such as --help ends it early, with nothing measured)."""
     start = time.perf_counter()
-    child = subprocess.Popen([sys.executable, *argv], cwd=ROOT, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True)
-    err = child.stderr.read()
-    _, status, rusage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode:
-        raise RuntimeError(f"{' '.join(argv)} exited {child.returncode}: "
-                           f"{(err.strip().splitlines() or [''])[-1]}")
+    with tempfile.TemporaryFile("w+") as out:
+        child = subprocess.Popen([sys.executable, *argv], cwd=ROOT, stdout=out,
+                                 stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        try:
+            err = child.stderr.read()
+            _, status, rusage = os.wait4(child.pid, 0)
+        except BaseException:                  # Ctrl-C: the child goes too, then the caller
+            child.kill()
+            raise
+        out.seek(0)
+        trained = f"epoch {epochs:>2}/{epochs}" in out.read()
+    code = os.waitstatus_to_exitcode(status)
+    if code or not trained:
+        raise RuntimeError(f"{' '.join(argv)} exited {code}"
+                           + (f": {(err.strip().splitlines() or [''])[-1]}" if code else
+                              f" without training its {epochs} epochs, so nothing was measured"))
     return dict(peak_mib=rusage.ru_maxrss / 1024, user_seconds=rusage.ru_utime,
                 system_seconds=rusage.ru_stime, wall_seconds=time.perf_counter() - start)
 
 
-def measure(flags):
+def measure(flags, epochs):
     """[{twin, the run's flags, usage}] of each twin's command run with `flags`."""
-    return [dict(twin=twin, run_flags=" ".join(flags), **usage([command, *flags]))
+    return [dict(twin=twin, run_flags=" ".join(flags), **usage([command, *flags], epochs))
             for twin, command in COMMANDS.items()]
 
 
@@ -68,7 +79,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      allow_abbrev=False)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--threads", type=thread_count, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[],
                         help="more flags for both commands, e.g. --dataset lines; last: every "
                              "word after it is theirs")
@@ -86,7 +97,7 @@ def main(argv=None):
             check_markers(args.readme, START, END)
         csv.parent.mkdir(parents=True, exist_ok=True)
         check_writable(csv)
-        table = pd.DataFrame(measure(flags))
+        table = pd.DataFrame(measure(flags, args.epochs))
         print(table.to_string(index=False))
         write_text(csv, table.to_csv(index=False))
         if not args.no_readme:
@@ -97,6 +108,9 @@ def main(argv=None):
         said = f"{e.filename}: {e.strerror}" if isinstance(e, OSError) and e.strerror else e
         print(f"cnn_memory: error: {said}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("cnn_memory: error: interrupted: nothing written", file=sys.stderr)
+        return 130
     return 0
 
 

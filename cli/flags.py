@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from storage.atomic import FileError, check_writable
 from training import config
+from twins.threads import thread_count
 
 # Hyperparameters that only steer training: meaningless for --eval.
 TRAINING_ONLY = ("epochs", "batch_size", "lr", "schedule", "warmup", "optimizer", "momentum",
@@ -24,7 +25,7 @@ def add_run_flags(parser, weights=True):
                                            "downloaded there if missing)")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
                         help="cuda: torch on the GPU, the NumPy twin through CuPy")
-    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
+    parser.add_argument("--threads", type=thread_count, default=len(os.sched_getaffinity(0)),
                         help="CPU threads for the matrix products of both twins")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     if weights:
@@ -55,8 +56,6 @@ def parse(description, argv=None):
     parser = add_run_flags(config.build_parser(description))
     args = parser.parse_args(argv)
     cfg = config.config_from_args(parser, args)
-    if args.threads < 1:
-        parser.error(f"--threads must be at least 1, got {args.threads}")
     check_outputs(parser, args, ("save", "history"))
     if args.eval:
         if not args.load:

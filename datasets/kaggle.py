@@ -176,10 +176,15 @@ def from_mnist(folder, mnist_dir=None):
     images (Kaggle's 70,000 are MNIST's, in another order). For tests and benchmarks here,
     where Kaggle's own files cannot be fetched."""
     from datasets import idx
-    from storage.atomic import write_text
-    x_train, y_train, x_test, _, _ = idx.read_mnist(mnist_dir, True)
+    from storage.atomic import check_writable, write_text
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:                                   # the folder first: MNIST takes seconds to read
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("train.csv", "test.csv"):
+            check_writable(folder / name)
+    except OSError as e:
+        raise DataError(f"cannot write into {folder}: {e.strerror}")
+    x_train, y_train, x_test, _, _ = idx.read_mnist(mnist_dir, True)
     write_text(folder / "train.csv", csv_text(x_train[:42000], y_train[:42000]))
     write_text(folder / "test.csv", csv_text(np.concatenate([x_train[42000:], x_test])))
     return folder
@@ -189,7 +194,8 @@ if __name__ == "__main__":          # python -m datasets.kaggle OUT_DIR [MNIST_D
     if len(sys.argv) not in (2, 3) or sys.argv[1].startswith("-"):
         sys.exit("usage: python -m datasets.kaggle OUT_DIR [MNIST_DIR]: write Kaggle-format "
                  "train.csv and test.csv made from MNIST into OUT_DIR")
+    from storage.atomic import FileError
     try:
         print(f"wrote train.csv and test.csv in {from_mnist(*sys.argv[1:])}")
-    except DataError as e:
+    except (DataError, FileError) as e:
         sys.exit(f"datasets/kaggle.py: error: {e}")

@@ -42,3 +42,9 @@ def machines_of(table):
     letters = {m: f"({chr(ord('a') + i)})" for i, m in enumerate(unique)}
     return ("on the machines its column `machine` names: "
             + "; ".join(f"{letters[m]} {m}" for m in unique)), names.map(letters)
+
+
+def labels_of(labels, rows):
+    """The machine labels of the table rows `rows` (one shown row standing for several seeds,
+    which may come from several machines): each once, in order, e.g. '(a), (b)'."""
+    return ", ".join(dict.fromkeys(label for label in labels[rows.index] if label))

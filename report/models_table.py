@@ -1,7 +1,7 @@
 """The README's table of every model x twin (compare.py --models), from models.csv alone."""
 import pandas as pd
 
-from report.machine import machines_of
+from report.machine import labels_of, machines_of
 from report.results_tables import by_seed, verdict, with_machine
 from training.defaults import CNN_TARGETS, MODEL_PICTURES, MODEL_RUNS, ROW_TARGETS
 
@@ -25,7 +25,7 @@ def models_section(table, images):
                          "optimizer": first.optimizer, "device": first.device,
                          "NumPy / PyTorch time": f"{ratio.median():.2f}",
                          "one-number bound (%)": bound_of(first),
-                         "machine": labels[t.index[0]]})
+                         "machine": labels_of(labels, t)})
     cnn = table[table.name == "CNN"]
     seeds = ", ".join(map(str, sorted(table.seed.unique())))
     targets = [row_targets(name, table[table.name == name]) for name in ROW_TARGETS

@@ -5,13 +5,18 @@ import numpy as np
 import pandas as pd
 
 from datasets.catalog import DATASETS
-from report.machine import machines_of
+from report.machine import labels_of, machines_of
 from storage.atomic import FileError
 from storage.paths import results_folder
+from storage.tables import check_twins, read_table
 from training.config import MODELS
 from training.defaults import MNIST_TARGETS, TARGETS
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+# What compare.py writes for each twin and seed, and which of it the sections read as numbers.
+MEASURED = ("test_acc", "test_loss", "train_seconds", "seconds_per_epoch", "images_per_second",
+            "seconds_to_98", "peak_memory_mb", "max_step_loss_diff")
+RESULT_COLUMNS = ("implementation", "device", "seed", "hidden", "epochs", "lr", *MEASURED)
 DATASETS_START, DATASETS_END = "<!-- datasets:start -->", "<!-- datasets:end -->"
 
 
@@ -107,6 +112,47 @@ def targets_table(r, ratio, gap):
     ]
 
 
+def read_results(path, keys=("seed",), columns=()):
+    """A results table (compare.py's results.csv, or models.csv with keys name and seed),
+    checked: FileError unless it has the columns the sections read (and `columns`), numbers
+    where numbers belong, and one row per twin for each of `keys`."""
+    table = read_table(path, "results table", (*RESULT_COLUMNS, *keys, *columns),
+                       ("seed", "epochs", "lr", *MEASURED))
+    check_twins(table, path, keys)
+    for column, allowed in (("device", ("cpu", "cuda")), ("dataset", tuple(DATASETS)),
+                            ("model", MODELS)):
+        if column in table and not table[column].isin(allowed).all():
+            wrong = table[column][~table[column].isin(allowed)].iloc[0]
+            raise FileError(f"{path}: column {column} holds {wrong!r}, not one of "
+                            f"{', '.join(allowed)}")
+    check_text(table, path)
+    return table
+
+
+def check_text(table, path):
+    """FileError if a text cell would break the README it is shown in: a line break or a
+    table's | would cut its row, <!-- or --> would add or end a generated section."""
+    for column in table.columns:
+        if pd.api.types.is_numeric_dtype(table[column]):
+            continue
+        for value in table[column].dropna().astype(str):
+            if any(bad in value for bad in ("\n", "\r", "|", "<!--", "-->")):
+                raise FileError(f"{path}: column {column} holds {value!r}, which would break "
+                                f"the README's table")
+
+
+def read_parity(path):
+    """compare.py's parity.csv, checked as read_results checks a results table; it must hold
+    the float64 run the section quotes."""
+    table = read_table(path, "parity table", ("dtype", "step", "loss_numpy", "loss_torch",
+                                              "abs_diff"),
+                       ("step", "loss_numpy", "loss_torch", "abs_diff"))
+    if not (table.dtype == "float64").any():
+        raise FileError(f"{path} holds no float64 rows: not the parity table of a compare.py "
+                        f"run")
+    return table
+
+
 def all_results(base):
     """Every data set's results.csv under `base` (see storage.paths.results_folder; a CNN's in
     its folder's cnn/), in DATASETS' order, MLP before CNN, as one table with the columns
@@ -116,7 +162,11 @@ def all_results(base):
         for model in MODELS:
             folder = results_folder(name, base) / ("" if model == "mlp" else model)
             if (folder / "results.csv").is_file():
-                table = pd.read_csv(folder / "results.csv")
+                table = read_results(folder / "results.csv")
+                for column, own in (("dataset", name), ("model", model)):
+                    if column in table and (table[column] != own).any():
+                        raise FileError(f"{folder / 'results.csv'} holds results of another "
+                                        f"{column} than {own}, whose folder it is in")
                 tables.append(table.assign(dataset=table.get("dataset", name),  # older: MNIST's
                                            model=table.get("model", model)))
     if not tables:
@@ -140,7 +190,8 @@ def datasets_section(results):
                          "seeds": len(t), "test acc (%), lowest": f"{100 * t.test_acc.min():.2f}",
                          "largest twin gap (points)": f"{gap:.2f}",
                          "train s, longest": f"{t.train_seconds.max():.1f}",
-                         "NumPy / PyTorch time": f"{ratio:.2f}", "machine": labels[t.index[0]]})
+                         "NumPy / PyTorch time": f"{ratio:.2f}",
+                         "machine": labels_of(labels, t)})
         verdicts.append(target_line(name if model == "mlp" else f"{name} {model}", r, gap))
     return "\n".join([
         DATASETS_START,

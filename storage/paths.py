@@ -13,3 +13,16 @@ def results_folder(dataset, base=None):
     learning_curves/ (or `base`), every other data set's in a folder of its own inside it."""
     base = Path(base) if base else LEARNING_CURVES
     return base if dataset == "mnist" else base / dataset
+
+
+def results_root(out, dataset, model):
+    """The folder of every data set's results that `out` sits in, as compare.py lays them out
+    (results_folder, and a model's own folder inside for any model but the MLP), or None where
+    `out` is laid out otherwise."""
+    out = Path(out)
+    for part, plain in ((model, "mlp"), (dataset, "mnist")):
+        if part != plain:
+            if out.name != part:
+                return None
+            out = out.parent
+    return out

@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from benchmarks import cnn_step, mlp_step
 from conftest import ROOT
@@ -160,3 +161,23 @@ def test_cnn_memory_reports_each_twins_own_process(tmp_path):
             "--extra", "--dataset", "lines", "--channels", "2", "--kernel", "99")
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.count("\n") == 1 and "main_np.py" in r.stderr and "exited 2" in r.stderr
+    # a run that ends without training (--help) measured nothing: refused, the page kept
+    before = readme.read_text()
+    r = module("benchmarks.cnn_memory", "--out", str(tmp_path), "--readme", str(readme),
+               "--extra", "--help")
+    assert r.returncode == 1 and "without training its 2 epochs" in r.stderr, r.stderr
+    assert readme.read_text() == before
+    for flag, value in (("--epochs", "0"), ("--threads", "0"), ("--threads", "100000")):
+        r = module("benchmarks.cnn_memory", flag, value, "--no-readme")
+        assert r.returncode == 2 and (f"argument {flag}" in r.stderr
+                                      or "--epochs must be at least 1" in r.stderr), r.stderr
+
+
+@pytest.mark.parametrize("model,flags", [("cnn", []), ("mlp", ["--widths", "8", "4096"])])
+def test_a_grid_too_large_for_memory_is_refused_before_any_step(tmp_path, model, flags):
+    """bench.py --model cnn --batches 300000 tried to allocate 22 GiB for im2col's columns and
+    ended in a MemoryError traceback; the MLP grid likewise at its widest and largest batch."""
+    r = run("bench.py", "--model", model, *flags, "--batches", "8", "3000000", "--repeats", "1",
+            "--out", str(tmp_path), "--no-readme")
+    assert r.returncode == 1 and "GiB of memory" in r.stderr and "Traceback" not in r.stderr
+    assert r.stdout == "" and not list(tmp_path.iterdir())

@@ -165,10 +165,12 @@ def test_compare_models_writes_every_model_and_regenerates_its_table(mnist, tmp_
     assert params["AlexNet-like CNN"] == (32 * 9 + 32 + 64 * 32 * 9 + 64 + 128 * 64 * 9 + 128
                                           + 1152 * 512 + 512 + 512 * 256 + 256 + 2570)
     assert (table[table.name == "single neuron"].loss == "mse").all()
-    assert (tmp_path / "lc" / "cnn" / "accuracy.png").is_file()
-    assert (tmp_path / "lc" / "cnn-regularised" / "errors.png").is_file()
+    assert (tmp_path / "lc" / "models" / "cnn" / "accuracy.png").is_file()
+    assert (tmp_path / "lc" / "models" / "cnn-regularised" / "errors.png").is_file()
+    assert not (tmp_path / "lc" / "cnn").exists()        # compare.py --model cnn's folder
     text = readme.read_text()
-    assert "lc/cnn/confusion.png)" in text and "lc/cnn-regularised/errors.png)" in text
+    assert "lc/models/cnn/confusion.png)" in text and \
+        "lc/models/cnn-regularised/errors.png)" in text
     assert text.startswith("a\n") and text.endswith("b\n")
     assert "| CNN " in text and "| test accuracy ≥ 99.20%, both twins" in text
     before = readme.read_bytes()

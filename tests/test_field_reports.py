@@ -331,3 +331,24 @@ def test_a_reader_that_leaves_stops_the_output_not_the_command(tiny, tmp_path, c
     assert child.wait(timeout=300) == 0 and "Traceback" not in err and "Broken" not in err, err
     if command == "train":
         assert weights_file.load_checkpoint(weights)[0]["history"]["epochs"][-1]["epoch"] == 2
+
+
+@pytest.mark.parametrize("make,said", [
+    (lambda d: (d / "f").write_text("x") and d / "f", "cannot write into {}: File exists"),
+    (lambda d: (d / "f").write_text("x") and d / "f" / "x", "cannot write into {}: Not a "
+                                                              "directory"),
+    (lambda d: (d / "k" / "train.csv").mkdir(parents=True) or d / "k",
+     "cannot write {}/train.csv: it is a folder"),
+])
+def test_kaggle_csvs_made_from_mnist_refuse_a_folder_they_cannot_fill(mnist, tmp_path, make,
+                                                                       said):
+    """python -m datasets.kaggle OUT: an OUT that is a file, inside a file, or a train.csv that
+    is a folder gave tracebacks; now one line, before MNIST is read."""
+    import subprocess
+    import sys
+    out = make(tmp_path)
+    r = subprocess.run([sys.executable, "-m", "datasets.kaggle", str(out)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith(
+        "datasets/kaggle.py: error: " + said.format(out)), r.stderr

@@ -135,3 +135,124 @@ def test_the_example_layer_and_every_project_layer_pass_through_the_command():
     assert r.returncode == 0 and "dz       exact" in r.stdout, r.stderr
     r = run("gradcheck.py")
     assert r.returncode == 0 and r.stdout.count(":\n") == len(LAYERS), r.stderr
+
+
+# A gradient per input, whatever forward's signature: the names came from it, and a zip with
+# them dropped the gradients past the names (*params named one, dparams, for w and b).
+VARARGS = '''
+import numpy as np
+def forward(x, *params):
+    w, b = params
+    return x * w + b, (x, w)
+def backward(dout, cache):
+    x, w = cache
+    return dout * w, dout * x, {db}
+def reference(x, w, b):
+    return x * w + b
+def inputs(rng):
+    return rng.standard_normal((3, 4)), rng.standard_normal((3, 4)), rng.standard_normal(4)
+'''
+ALL_VARARGS = (VARARGS.replace("def forward(x, *params):\n    w, b = params",
+                               "def forward(*arrays):\n    x, w, b = arrays"))
+
+
+@pytest.mark.parametrize("text,names", [
+    (VARARGS, ["dx", "dparams[0]", "dparams[1]"]),
+    (ALL_VARARGS, ["darrays[0]", "darrays[1]", "darrays[2]"]),
+])
+def test_every_input_gets_its_gradient_checked_whatever_forwards_signature(tmp_path, text,
+                                                                           names):
+    (tmp_path / "good.py").write_text(text.format(db="dout.sum(axis=0)"))
+    (tmp_path / "bad.py").write_text(text.format(db="np.zeros(4)"))     # a wrong db
+    r = run("gradcheck.py", str(tmp_path / "good.py"))
+    assert r.returncode == 0 and "every gradient exact or close" in r.stdout, r.stderr
+    r = run("gradcheck.py", str(tmp_path / "bad.py"))
+    assert r.returncode == 1 and "1 wrong" in r.stdout, r.stdout + r.stderr
+    verdicts = {line.split()[0]: line.split()[1] for line in r.stdout.splitlines()
+                if line.startswith("  ")}
+    assert verdicts == {"out": "exact", names[0]: "exact", names[1]: "exact",
+                        names[2]: "wrong"}
+
+
+def test_a_layers_own_names_must_be_one_per_input():
+    from checks.gradcheck import ContractError, Layer
+    linear = next(layer for layer in LAYERS if layer.name == "linear")
+    for names in (("dx", "dW"), ("dx", "dW", "db", "dc"), ("dx", "dW", "dW")):
+        short = Layer("linear", linear.forward, linear.backward, linear.reference,
+                      linear.inputs, names)
+        with pytest.raises(ContractError, match="gradient names .* for 3 inputs; one per input"):
+            check(short)
+
+
+GOOD = STUDENT.format(dw="dout * x")
+AFTER = "\nN = [0]\ndef forward(x, w):\n    N[0] += 1\n"         # the calls before it pass
+
+
+# What a student's file raises, at import or in any function at any stage, or returns that is
+# not real numbers: one line naming the file, the function and the cause, and exit 2.
+@pytest.mark.parametrize("text,message", [
+    (GOOD + "def forward(x, w):\n    return np.full(x.shape, 'a'), (x, w)\n",
+     "forward()'s output holds <U1 values; it must hold real numbers"),
+    (GOOD + "def backward(dout, cache):\n    return dout, np.full(dout.shape, 'a')\n",
+     "backward()'s gradient 2 holds <U1 values; it must hold real numbers"),
+    (GOOD + AFTER + "    if N[0] > 2: raise ValueError('boom')\n    return x * w, (x, w)\n",
+     "forward() failed at a finite-difference step (ValueError: boom)"),
+    ("import sys\nsys.exit(0)\n" + GOOD, "does not import: SystemExit: 0"),
+    ("raise KeyboardInterrupt\n" + GOOD, "does not import: KeyboardInterrupt"),
+    (GOOD + "def backward(dout, cache):\n    import sys\n    sys.exit(0)\n",
+     "backward() failed (SystemExit: 0)"),
+    (GOOD + "def reference(x, w):\n    raise KeyboardInterrupt\n",
+     "reference() failed (KeyboardInterrupt)"),
+    (GOOD + "def inputs(rng):\n    raise SystemExit('no')\n", "inputs(rng) failed (SystemExit: no)"),
+    (GOOD + "def forward(x, w):\n    raise ValueError('one\\ntwo')\n",
+     "forward() failed (ValueError: one two)"),
+    (GOOD + "def forward(x, w):\n    return [[1.0], [1.0, 2.0]], None\n",
+     "forward()'s output is not an array (ValueError"),
+    (GOOD + "def backward(dout, cache):\n    return dout, dout * 1j\n",
+     "backward()'s gradient 2 holds complex128 values"),
+    (GOOD + "def reference(x, w):\n    return (x * w).detach().numpy()\n",
+     "reference() must return a torch tensor, got ndarray"),
+    (GOOD + AFTER + "    return (x * w if N[0] < 3 else x[:1]), (x, w)\n",
+     "forward() gives shape (1, "),
+])
+def test_whatever_a_students_file_raises_or_returns_is_one_line_and_exit_2(tmp_path, text,
+                                                                           message):
+    (tmp_path / "layer.py").write_text(text)
+    r = run("gradcheck.py", str(tmp_path / "layer.py"))
+    assert r.returncode == 2 and message in r.stderr, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert r.stderr.startswith("gradcheck.py: error: ") and "layer.py" in r.stderr
+
+
+# A check that compares nothing passes: empty inputs or output were every gradient "exact".
+@pytest.mark.parametrize("text,message", [
+    (GOOD.replace("return rng.standard_normal((3, n)), rng.standard_normal((3, n))",
+                  "return rng.standard_normal((0, n)), rng.standard_normal((0, n))"),
+     "inputs(rng) gives input 1 of shape (0, "),
+    (GOOD + "def forward(x, w):\n    return x * (1 + w.sum()), (x, w)\n"     # w's gradient
+            "def reference(x, w):\n    return x * (1 + w.sum())\n"              # never looked at
+            "def backward(dout, cache):\n    return dout, np.zeros(cache[1].shape)\n"
+            "def inputs(rng):\n    return rng.standard_normal((3, 4)), np.zeros(0)\n",
+     "inputs(rng) gives input 2 of shape (0,), size 0: nothing to check"),
+    (GOOD + "def forward(x, w):\n    return (x * w)[:, :0], (x, w)\n"
+            "def reference(x, w):\n    return (x * w)[:, :0]\n"
+            "def backward(dout, cache):\n    return 0 * cache[0], 0 * cache[1]\n",
+     "forward() gives an output of shape (3, 0), size 0"),
+    (GOOD.replace("return rng.standard_normal((3, n)), rng.standard_normal((3, n))",
+                  "return rng.standard_normal((3, n)), np.full((3, n), np.inf)"),
+     "inputs(rng) gives input 2 with values that are not finite"),
+])
+def test_inputs_or_an_output_with_nothing_to_check_are_refused(tmp_path, text, message):
+    (tmp_path / "layer.py").write_text(text)
+    r = run("gradcheck.py", str(tmp_path / "layer.py"))
+    assert r.returncode == 2 and message in r.stderr, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_finite_differences_that_are_not_numbers_are_no_agreement():
+    from checks.gradcheck import compare
+    mine = np.ones(3)
+    nan = np.full(3, np.nan)
+    assert compare("dx", mine, mine, (mine, mine)).verdict == "exact"
+    assert compare("dx", mine, mine, (nan, mine)).verdict == "wrong"
+    assert compare("dx", mine, nan, (mine, mine)).verdict == "wrong"

@@ -126,6 +126,8 @@ FASHION_CNN_CANDIDATES = [
     CNN_REGULARISED,
     dict(CNN_REGULARISED, augment=False, hidden=(256,), dropout=0.4),
 ]
+# A search's model, where it is not the MLP: `tune.py --search NAME` trains it.
+SEARCH_MODELS = {"cnn": "cnn", "cnn-regularised": "cnn"}
 # (data set, search) -> (candidates, validation images, the accuracy whose first reaching is
 # timed); a search is named after its model, or after the models table's row it chooses for
 SEARCHES = {
@@ -160,8 +162,9 @@ MODEL_RUNS = {
     "mlp-regularised": ("MLP, regularised", dict(MLP_REGULARISED_CANDIDATES[3], model="mlp")),
     "cnn-regularised": ("CNN, regularised", dict(CNN_REGULARISED, model="cnn")),
 }
-# The rows whose pictures (curves, confusion, errors, filters) the README shows, by folder.
-MODEL_PICTURES = {"cnn": "cnn", "cnn-regularised": "cnn-regularised"}
+# The rows whose pictures (curves, confusion, errors, filters) the README shows, by folder (not
+# learning_curves/cnn/, which is compare.py --model cnn's own).
+MODEL_PICTURES = {"cnn": "models/cnn", "cnn-regularised": "models/cnn-regularised"}
 
 
 # --- targets ----------------------------------------------------------------------------------

@@ -3,15 +3,8 @@ defaults.MODEL_RUNS' order as rows are replaced one model at a time, and the bou
 a network that passes one number per image."""
 from dataclasses import replace
 
-import pandas as pd
-
 from training import config, models
 from training.defaults import MODEL_RUNS
-
-
-def read_models(path):
-    """models.csv as it stands, or None where there is none yet."""
-    return pd.read_csv(path) if path.is_file() else None
 
 
 def in_order(table):

@@ -1,21 +1,56 @@
 """The rule that chooses a data set's defaults from tune.py's candidates, by their validation
 scores alone, and the row each candidate's run gives."""
+from dataclasses import replace
+
 import numpy as np
 
+from storage.atomic import FileError
+from storage.tables import read_table
 from training.loop import first_epoch_reaching
+
+# What the tuning section reads of a tuning table.
+TUNING_COLUMNS = ("candidate", "hidden", "optimizer", "lr", "weight_decay", "batch_size",
+                  "epochs", "final_val_acc", "best_val_acc", "first_epoch_reaching",
+                  "train_seconds", "label_smoothing", "ema", "seconds_to_reach")
+
+
+def read_tuning(path, candidates, base):
+    """A tuning table that tune.py wrote for this search, read back: FileError (one line) if
+    it cannot be read, lacks the columns the section reads, or holds a row that is not this
+    search's candidate of its number (another search's table, or an edited one)."""
+    table = read_table(path, "tuning table", TUNING_COLUMNS,
+                       ("candidate", "lr", "epochs", "batch_size", "final_val_acc",
+                        "best_val_acc", "seconds_to_reach", "train_seconds"))
+    if table.candidate.duplicated().any():
+        raise FileError(f"{path}: candidate {table.candidate[table.candidate.duplicated()].iloc[0]}"
+                        f" appears twice")
+    for row in table.itertuples():
+        i = int(row.candidate)
+        expected = described(i, replace(base, **candidates[i])) if 0 <= i < len(candidates) \
+            else None
+        if expected is None or any(str(getattr(row, k)) != str(expected[k])
+                                   for k in ("hidden", "optimizer", "batch_size", "epochs")) \
+                or not np.isclose(row.lr, expected["lr"]):
+            raise FileError(f"{path}: its candidate {i} is not this search's candidate {i} "
+                            f"(another search's table?)")
+    return table
+
+
+def described(i, cfg):
+    """The columns of a tuning row that say what candidate i is."""
+    convolutions = dict(channels="-".join(map(str, cfg.channels)), kernel=cfg.kernel) \
+        if cfg.model == "cnn" else {}
+    return dict(candidate=i, **convolutions, hidden="-".join(map(str, cfg.hidden)) or "0",
+                **({"layers": additions(cfg)} if additions(cfg) else {}),
+                optimizer=cfg.optimizer, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                batch_size=cfg.batch_size, epochs=cfg.epochs)
 
 
 def tuning_row(i, cfg, history, reach):
     last = history["epochs"][-1]
     accs = [e["val_acc"] for e in history["epochs"]]
     reached = first_epoch_reaching(history, reach)
-    convolutions = dict(channels="-".join(map(str, cfg.channels)), kernel=cfg.kernel) \
-        if cfg.model == "cnn" else {}
-    return dict(candidate=i, **convolutions, hidden="-".join(map(str, cfg.hidden)) or "0",
-                **({"layers": additions(cfg)} if additions(cfg) else {}),
-                optimizer=cfg.optimizer, lr=cfg.lr, weight_decay=cfg.weight_decay,
-                batch_size=cfg.batch_size, epochs=cfg.epochs,
-                final_val_acc=accs[-1], best_val_acc=max(accs),
+    return dict(**described(i, cfg), final_val_acc=accs[-1], best_val_acc=max(accs),
                 first_epoch_reaching=reached.get("epoch"),
                 train_seconds=round(history["train_seconds"], 1),
                 label_smoothing=cfg.label_smoothing, ema=cfg.ema,

@@ -6,11 +6,14 @@ calling thread takes the first block itself, as OpenBLAS's caller does: measured
 training loop, waking one pool thread instead of two made the NumPy step about 7% faster
 (docs/speed.md).
 """
+import argparse
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 _pool, _threads = None, 1
+MAX_PER_CORE = 4   # more only slows a run; 100,000 threads exhausted the machine's processes
 PARALLEL_MIN_SIZE = 1 << 16        # smaller arrays: the threads would cost more than they save
 
 
@@ -37,3 +40,19 @@ def by_row_blocks(update, *arrays):
     finally:
         for done in running:
             done.result()
+
+
+def thread_count(text):
+    """argparse type of every command's --threads: a whole number from 1 to MAX_PER_CORE per
+    core this process may run on; argparse.ArgumentTypeError (one line, exit 2) otherwise."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    cores = len(os.sched_getaffinity(0))
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    if n > MAX_PER_CORE * cores:
+        raise argparse.ArgumentTypeError(f"{n} is more than {MAX_PER_CORE} per core of the "
+                                         f"{cores} cores this may run on")
+    return n
