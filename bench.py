@@ -78,7 +78,9 @@ def parse(argv=None):
         check_writable(args.out / "bench.csv")
         if not args.no_readme:
             check_markers(args.readme, *benchmark.MARKERS)
-    except (OSError, FileError) as e:
+    except OSError as e:
+        parser.error(f"--out {args.out}: {e.strerror}")
+    except FileError as e:
         parser.error(f"{getattr(e, 'strerror', None) or e}")
     return args
 

@@ -41,7 +41,7 @@ from cli.run import ERRORS, fail, warn
 from datasets.catalog import load as load_dataset
 from report import figures
 from report.machine import machine_line
-from report.models_table import MODELS_END, MODELS_START, models_section
+from report.models_table import MODELS_END, MODELS_START, models_section, read_models
 from report.results_tables import (DATASETS_END, DATASETS_START, END, START, all_results,
                                    datasets_section, read_parity, read_results,
                                    results_section)
@@ -107,11 +107,14 @@ def parse(argv=None):
         args.seeds = args.seeds[:1]
         args.no_readme = args.no_readme or args.readme == str(README)
     args.out = Path(args.out or default_out(cfg, args.quick))
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-        check_writable(args.out / "results.csv")
-    except (OSError, FileError) as e:
-        parser.error(f"--out: {getattr(e, 'strerror', None) or e}")
+    try:                                  # --from-results reads it: nothing to make there
+        if not args.from_results:
+            args.out.mkdir(parents=True, exist_ok=True)
+            check_writable(args.out / "results.csv")
+    except OSError as e:
+        parser.error(f"--out {args.out}: {e.strerror}")
+    except FileError as e:
+        parser.error(f"--out: {e}")
     if not args.no_readme or args.from_results:          # before hours of training, not after
         try:
             for start, end in readme_sections(cfg, args):
@@ -215,8 +218,7 @@ def compare_models(args, dataset, devices):
                for key in keys}
     warn(dataset)                  # past every check: an error stays the run's one line
     kept = args.out / "models.csv"           # read, and checked, before any training
-    table = read_results(kept, MODEL_KEYS, MODEL_COLUMNS) if args.models and kept.is_file() \
-        else None
+    table = read_models(kept) if args.models and kept.is_file() else None
     for key, cfg in configs.items():
         name, n_params = MODEL_RUNS[key][0], models.n_params(cfg)
         print(f"--- {name}: {models.describe(cfg)}, {n_params:,} parameters", flush=True)
@@ -246,8 +248,7 @@ def compare_models(args, dataset, devices):
 def rewrite_from_results(cfg, args):
     """The README sections from the CSVs of an earlier run (its config is read from them)."""
     if args.models is not None:
-        section = models_section(read_results(args.out / "models.csv", MODEL_KEYS,
-                                              MODEL_COLUMNS), images_path(args))
+        section = models_section(read_models(args.out / "models.csv"), images_path(args))
         changed = replace_between(args.readme, MODELS_START, MODELS_END, section)
         print(f"{args.readme}: models section {'rewritten' if changed else 'unchanged'}")
         return 0
@@ -280,8 +281,6 @@ def write_readme(cfg, args, results, parity):
         print(f"{args.readme}: {name} section {'rewritten' if changed else 'unchanged'}")
 
 
-MODEL_KEYS = ("name", "seed")               # models.csv: one row per twin of each model and seed
-MODEL_COLUMNS = ("parameters", "optimizer")
 
 
 def machine(args):

@@ -2,10 +2,16 @@
 import pandas as pd
 
 from report.machine import labels_of, machines_of
-from report.results_tables import by_seed, verdict, with_machine
+from report.results_tables import by_seed, read_results, verdict, with_machine
 from training.defaults import CNN_TARGETS, MODEL_PICTURES, MODEL_RUNS, ROW_TARGETS
 
 MODELS_START, MODELS_END = "<!-- models:start -->", "<!-- models:end -->"
+
+
+def read_models(path):
+    """models.csv, checked as read_results checks a results table: one row per twin of each
+    model (name) and seed, and the columns the models table shows."""
+    return read_results(path, ("name", "seed"), ("parameters", "optimizer"))
 
 
 def models_section(table, images):

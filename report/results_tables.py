@@ -212,6 +212,8 @@ def network_of(row):
     (column `network`, training.models.describe), else, for older MLP rows, from its widths."""
     if isinstance(row.get("network"), str):
         return row.network
+    if row.get("model", "mlp") != "mlp":
+        return row.model.upper()                  # its shape was not recorded
     spec = DATASETS[row.dataset]
     return "MLP " + "-".join(str(n) for n in (spec.n_inputs, row.hidden, spec.n_classes)
                              if str(n) != "0")

@@ -136,3 +136,10 @@ def test_a_shown_row_names_every_machine_its_seeds_ran_on(copy):
     rows = [line for line in said.splitlines() if line.startswith("| lines")]
     assert len(rows) == 2 and all(f"{labels['Machine A']}, {labels['Machine B']}" in row
                                   for row in rows), (labels, rows)
+
+
+@pytest.mark.parametrize("script", ["main_np.py", "main_torch.py"])
+def test_a_negative_seed_is_refused_naming_the_flag(script):
+    """--seed -1 reached NumPy's generator: 'expected non-negative integer', no flag named."""
+    r = run(script, "--seed", "-1", "--epochs", "1")
+    assert r.returncode == 2 and "--seed must be >= 0, got -1" in r.stderr, r.stderr

@@ -94,7 +94,7 @@ class Config:
     ema: float = _opt(0.999, "evaluate (and save) an exponential moving average of the weights "
                              "with this decay, e.g. 0.999 (0: the weights themselves)",
                       (FRACTION,))
-    seed: int = _opt(0, "seed of the initial weights and of the batch order")
+    seed: int = _opt(0, "seed of the initial weights and of the batch order", (NOT_NEGATIVE,))
     dtype: str = _opt("float32", "floating-point type of data, weights and maths", choices=DTYPES)
     augment: bool = _opt(False, "random shifts, rotations and scalings of every training image, "
                                 "drawn from --seed per epoch and step (datasets/augment.py)",

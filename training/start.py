@@ -5,7 +5,7 @@ from dataclasses import replace
 
 from datasets.catalog import DATASETS
 from nets.shapes import cast, count_layers
-from training import models, weights_file
+from training import file_checks, models, weights_file
 from training.config import Config
 
 
@@ -52,10 +52,13 @@ def structure_of(params, saved):
 
 def resumed(path, epochs=None):
     """(trained weights, Config, checkpoint) of the run saved in `path`, to go on to `epochs`
-    epochs (None: the run's own). RunError if there is nothing left to train."""
+    epochs (None: the run's own). FileError if the file's config is not a run the flags could
+    ask for, contradicts its weights or its optimizer state (file_checks.check_resumable);
+    RunError if there is nothing left to train."""
     checkpoint, saved = weights_file.load_checkpoint(path)
     fields = Config().to_dict()
     cfg = Config(**{k: v for k, v in saved.items() if k in fields})
+    file_checks.check_resumable(path, cfg, checkpoint, structure_of(checkpoint["weights"], saved))
     if epochs is not None and epochs < cfg.epochs:
         raise RunError(f"--epochs {epochs} is below the {cfg.epochs} epochs of the run saved "
                        f"in {path}; --resume can only raise the total")

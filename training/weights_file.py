@@ -15,6 +15,7 @@ import numpy as np
 from datasets.catalog import DATASETS
 from nets.shapes import Arch, bn_names, count_layers, is_buffer
 from storage.atomic import FileError, atomic_write
+from training.file_checks import check_config, check_record
 
 
 # A checkpoint's arrays, "<kind>.<weight name>" beside the weights: the trained weights where the
@@ -56,9 +57,9 @@ def load_checkpoint(path):
                         f"before checkpoints existed); start from it with --load instead")
     try:
         saved = json.loads(str(state.pop("checkpoint")))
-        saved["step"], saved["history"]["epochs"], saved["history"]["step_losses"]
-    except (ValueError, KeyError, TypeError) as e:
+    except ValueError as e:
         raise FileError(f"{path}: its checkpoint record is unreadable ({e})")
+    check_record(path, saved)
     by_kind = {}
     for key, a in state.items():
         kind, name = key.split(".", 1)
@@ -88,8 +89,8 @@ def load_weights(path):
 
 
 def _read_weights(path):
-    """(weights, config, the checkpoint's arrays and JSON) of a weights file, the weights
-    checked."""
+    """(weights, config, the checkpoint's arrays and JSON) of a weights file, the weights and
+    every field the config records checked (file_checks.check_config)."""
     path = Path(path)
     if not path.is_file():
         raise FileError(f"weights file {path} does not exist")
@@ -100,6 +101,7 @@ def _read_weights(path):
         state = {k: arrays.pop(k) for k in list(arrays) if "." in k or k == "checkpoint"}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
         raise FileError(f"{path} is not a readable .npz weights file ({e})")
+    check_config(path, config)
     n_convs, n_layers = count_layers(arrays)
     if n_layers == 0:
         raise FileError(f"{path} holds no weights (keys W1, b1, ... expected)")
