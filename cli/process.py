@@ -50,6 +50,8 @@ class _ReaderGone(io.TextIOWrapper):
 
 
 if sys.stdout is not None and sys.stdout is sys.__stdout__:   # a command's own, not a test's
-    sys.stdout = sys.__stdout__ = _ReaderGone(sys.stdout.detach(), encoding=sys.stdout.encoding,
-                                              errors=sys.stdout.errors,
-                                              line_buffering=sys.stdout.line_buffering)
+    _was = sys.stdout                     # its buffering kept: PYTHONUNBUFFERED, a terminal's lines
+    sys.stdout = sys.__stdout__ = _ReaderGone(_was.detach(), encoding=_was.encoding,
+                                              errors=_was.errors,
+                                              line_buffering=_was.line_buffering,
+                                              write_through=_was.write_through)
