@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 
 from nets.dense_torch import Dense
-from nets.layers_torch import ACTIVATIONS, batch_norm_layer, batch_norm_tensors
+from nets.layers_torch import ACTIVATIONS, batch_norm_layer, batch_norm_tensors, layer_tensors
 from nets.shapes import bn_names, count_layers, head_part
 
 
@@ -53,12 +53,8 @@ class CNN(nn.Module):
     @property
     def params(self):
         """{"C1": convs[0].weight, "c1": ..., "cbn1_weight": ..., "W1": ..., ...}."""
-        named = {}
-        for j, conv in enumerate(self.convs, start=1):
-            named[f"C{j}"] = conv.weight
-            if conv.bias is not None:
-                named[f"c{j}"] = conv.bias
-        return {**named, **batch_norm_tensors(self.norms, self.names), **self.head.params}
+        return {**layer_tensors(self.convs, "C", "c"), **batch_norm_tensors(self.norms, self.names),
+                **self.head.params}
 
     @property
     def buffer_tensors(self):

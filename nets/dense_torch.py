@@ -9,7 +9,7 @@ the NumPy twin uses: nn.Dropout draws from torch's own generator, which NumPy ca
 import torch
 import torch.nn as nn
 
-from nets.layers_torch import ACTIVATIONS, batch_norm_layer, batch_norm_tensors
+from nets.layers_torch import ACTIVATIONS, batch_norm_layer, batch_norm_tensors, layer_tensors
 from nets.shapes import bn_names, count_layers
 
 
@@ -49,12 +49,8 @@ class Dense(nn.Module):
     @property
     def params(self):
         """{"W1": ..., "b1": ..., "bn1_weight": ..., ...}: the trained tensors by name."""
-        named = {}
-        for i, layer in enumerate(self.layers, start=1):
-            named[f"W{i}"] = layer.weight
-            if layer.bias is not None:
-                named[f"b{i}"] = layer.bias
-        return {**named, **batch_norm_tensors(self.norms, self.names)}
+        return {**layer_tensors(self.layers, "W", "b"), **batch_norm_tensors(self.norms,
+                                                                            self.names)}
 
     @property
     def buffer_tensors(self):

@@ -36,6 +36,18 @@ def batch_norm_layer(kind, params, buffers, names):
     return norm
 
 
+def layer_tensors(layers, weight, bias):
+    """{name: tensor} of a list of layers' weights and biases, numbered from 1 as the weights
+    contract names them (weight "W", bias "b": W1, b1, ...); a layer without a bias (batch
+    norm's bias replaces it) has no bias entry."""
+    named = {}
+    for i, layer in enumerate(layers, start=1):
+        named[f"{weight}{i}"] = layer.weight
+        if layer.bias is not None:
+            named[f"{bias}{i}"] = layer.bias
+    return named
+
+
 def batch_norm_tensors(norms, names, buffers=False):
     """{name: tensor} of the weights and biases of a ModuleDict of nn.BatchNorm layers, or
     (buffers=True) their statistics; names: {key: nets.shapes.bn_names}, by the dict's keys."""
