@@ -160,7 +160,7 @@ MODEL_RUNS = {
                                          padding=(1,), hidden=(512, 256), epochs=4)),
     # tune.py --search mlp-regularised's and cnn-regularised's choices (docs/defaults.md)
     "mlp-regularised": ("MLP, regularised", dict(MLP_REGULARISED_CANDIDATES[3], model="mlp")),
-    "cnn-regularised": ("CNN, regularised", dict(CNN_REGULARISED, model="cnn")),
+    "cnn-regularised": ("CNN, regularised", dict(CNN_REGULARISED_CANDIDATES[2], model="cnn")),
 }
 # The rows whose pictures (curves, confusion, errors, filters) the README shows, by folder (not
 # learning_curves/cnn/, which is compare.py --model cnn's own).
