@@ -43,8 +43,8 @@ from report import figures
 from report.machine import machine_line
 from report.models_table import MODELS_END, MODELS_START, models_section, read_models
 from report.results_tables import (DATASETS_END, DATASETS_START, END, START, all_results,
-                                   datasets_section, read_parity, read_results,
-                                   results_section)
+                                   datasets_section, has_results_section, read_parity,
+                                   read_results, results_section)
 from storage.atomic import (FileError, check_markers, check_writable, replace_between,
                             write_text)
 from storage.paths import README, results_folder, results_root
@@ -128,14 +128,8 @@ def readme_sections(cfg, args):
     """The (start, end) markers of the README sections this run rewrites."""
     if args.models is not None:
         return [(MODELS_START, MODELS_END)]
-    return ([(START, END)] if has_results_section(cfg) else []) + [(DATASETS_START,
-                                                                     DATASETS_END)]
-
-
-def has_results_section(cfg):
-    """Whether a run of cfg is the one the README's results section reports: MNIST's MLP (the
-    accuracy-and-speed issue's targets); any other run has a row in the data sets table only."""
-    return cfg.dataset == "mnist" and cfg.model == "mlp"
+    results = [(START, END)] if has_results_section(cfg) else []
+    return results + [(DATASETS_START, DATASETS_END)]
 
 
 def default_out(cfg, quick):
