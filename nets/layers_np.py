@@ -58,7 +58,7 @@ def conv2d_forward(x, K, b, stride=1, padding=0):
     _, _, _, Ho, Wo, B = w.shape
     cols = w.reshape(C_in * k * k, Ho * Wo * B)           # (C_in k k, H' W' B), the one copy
     # K in column-major order: OpenBLAS's product with a few rows is up to 1.7x faster so
-    # (docs/speed.md); the numbers are the same.
+    # (docs/cnn.md); the same product, at most rounded otherwise.
     out = xp.asfortranarray(K.reshape(C_out, -1)) @ cols  # (C_out, H' W' B)
     out += b[:, None]
     return out.reshape(C_out, Ho, Wo, B), (cols, K, x.shape, stride, padding)
