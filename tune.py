@@ -25,7 +25,7 @@ from datasets.catalog import DATASETS, load as load_dataset
 from report.tuning_table import markers, tuning_section
 from storage.atomic import (FileError, check_markers, check_writable, replace_between,
                             write_text)
-from storage.paths import DOCS, results_folder
+from storage.paths import DOCS, tuning_table
 from training import loop, models
 from training.config import MODELS, Config
 from training.defaults import PLAIN, SEARCH_MODELS, SEARCHES
@@ -72,8 +72,7 @@ def parse(argv=None):
     candidates, _, _ = SEARCHES[args.dataset, args.search]
     if any(not 0 <= i < len(candidates) for i in args.only or ()):
         parser.error(f"--only takes candidates 0..{len(candidates) - 1}")
-    name = "tuning.csv" if args.search == "mlp" else f"tuning-{args.search}.csv"
-    args.out = Path(args.out or results_folder(args.dataset) / name)
+    args.out = Path(args.out or tuning_table(args.dataset, args.search))
     try:                                          # before hours of training, not after
         if not args.from_table:
             args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,13 @@ def results_folder(dataset, base=None):
     return base if dataset == "mnist" else base / dataset
 
 
+def tuning_table(dataset, search, base=None):
+    """Where tune.py writes a search's table: tuning.csv for the MLP's, tuning-<search>.csv for
+    another's, in the data set's results_folder."""
+    name = "tuning.csv" if search == "mlp" else f"tuning-{search}.csv"
+    return results_folder(dataset, base) / name
+
+
 def results_root(out, dataset, model):
     """The folder of every data set's results that `out` sits in, as compare.py lays them out
     (results_folder, and a model's own folder inside for any model but the MLP), or None where

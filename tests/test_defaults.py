@@ -5,17 +5,11 @@ default typed by hand past its search, fails here rather than in a README that n
 matches its table."""
 import pytest
 
-from storage.paths import results_folder
+from storage.paths import tuning_table
 from training.config import Config
 from training.defaults import MODEL_RUNS, PLAIN, SEARCH_MODELS, SEARCHES
 from training.model_rows import model_config
 from training.tuning import chosen, read_tuning
-
-
-def table_of(dataset, search):
-    """Where tune.py writes the search's table."""
-    name = "tuning.csv" if search == "mlp" else f"tuning-{search}.csv"
-    return results_folder(dataset) / name
 
 
 def trained_config(dataset, search):
@@ -26,7 +20,7 @@ def trained_config(dataset, search):
     return Config.for_run(dataset, SEARCH_MODELS.get(search, "mlp"))
 
 
-RUN = [(d, s) for d, s in SEARCHES if table_of(d, s).is_file()]
+RUN = [(d, s) for d, s in SEARCHES if tuning_table(d, s).is_file()]
 
 
 def test_every_search_but_kaggles_has_its_table():
@@ -39,7 +33,7 @@ def test_the_defaults_are_the_choice_of_their_search(dataset, search):
     candidates, val_size, _ = SEARCHES[dataset, search]
     model = SEARCH_MODELS.get(search, "mlp")                 # as tune.py trains it
     base = Config(dataset=dataset, model=model, val_size=val_size, **PLAIN)
-    table = read_tuning(table_of(dataset, search), candidates, base)
+    table = read_tuning(tuning_table(dataset, search), candidates, base)
     pick = int(chosen(table, val_size).candidate)
     expected = Config(**{**PLAIN, **candidates[pick], "dataset": dataset, "model": model})
     used = trained_config(dataset, search)

@@ -11,11 +11,7 @@ DEFAULTS = {
                                    epochs=30),
     ("lines", "mlp"): dict(hidden=(64,), epochs=10, batch_size=64, label_smoothing=0.0, ema=0.0),
     ("*", "cnn"): dict(channels=(8, 16), hidden=(128,)),
-    # tune.py --dataset fashion-mnist --model cnn's choice: FASHION_CNN_CANDIDATES[3]
-    ("fashion-mnist", "cnn"): dict(channels=(16, 32), kernel=5, padding=(2, 0), pool=2,
-                                   hidden=(256,), optimizer="adam", lr=2e-3, batch_size=256,
-                                   epochs=30, label_smoothing=0.1, ema=0.999, batch_norm=True,
-                                   dropout=0.4),
+    # ("fashion-mnist", "cnn"): its search's choice, set below FASHION_CNN_CANDIDATES
 }
 
 
@@ -142,6 +138,7 @@ FASHION_CNN_CANDIDATES = [
     dict(CNN_REGULARISED, augment=False, hidden=(256,), dropout=0.4, epochs=30),
     dict(CNN_REGULARISED, augment=False, hidden=(512,), dropout=0.5, epochs=30),
 ]
+DEFAULTS["fashion-mnist", "cnn"] = FASHION_CNN_CANDIDATES[3]   # tune.py's choice
 # A search's model, where it is not the MLP: `tune.py --search NAME` trains it.
 SEARCH_MODELS = {"cnn": "cnn", "cnn-regularised": "cnn"}
 # (data set, search) -> (candidates, validation images, the accuracy whose first reaching is
