@@ -71,10 +71,13 @@ def cnn_point(cfg, batch, args, twins):
     steps["ceiling_numpy"] = products_alone(np, products, np.float32)
     steps["ceiling_torch"] = products_alone(
         torch, products, np.float32, lambda a: torch.from_numpy(a).to(args.device))
-    # Blocks of 10 steps, as in training: a step right after the other twin's starts with
-    # caches full of the other's 20-40 MB of arrays, which flatters neither (torch's 16 ms
-    # step took 24 ms in blocks of 5).
-    seconds = median_seconds(steps, sync_for(args.device), args.repeats, block=10)
+    # Each timed in a stretch of its own, as training runs a twin's epoch alone: taking turns
+    # with the others, a step starts with the caches full of their 20-40 MB of arrays and the
+    # other library's threads still spinning (the regularised CNN's steps at batch 256 took
+    # 80 and 70 ms taking turns, 58 and 40 ms alone: docs/cnn.md).
+    sync = sync_for(args.device)
+    seconds = {name: median_seconds({name: fn}, sync, args.repeats)[name]
+               for name, fn in steps.items()}
     row = dict(batch=batch, gflop=sum(2 * m * k * n for m, k, n in products) / 1e9)
     return with_rates(row, seconds)
 

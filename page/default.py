@@ -47,8 +47,9 @@ def kept_differs(path, cfg):
         return f"unreadable ({e})"
     if saved.get("interrupted") or saved.get("twin") != "numpy":
         return "not a finished run of the NumPy twin"
-    wanted = cfg.to_dict()
-    changed = sorted(k for k in wanted if saved.get(k) != wanted[k])
+    wanted, before = cfg.to_dict(), Config().to_dict()
+    # a setting the file does not record came after it was written: it trained with its default
+    changed = sorted(k for k in wanted if saved.get(k, before[k]) != wanted[k])
     return f"trained with other settings ({', '.join(changed)})" if changed else ""
 
 

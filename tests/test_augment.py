@@ -89,6 +89,48 @@ def test_augment_follows_its_documented_draws():
     assert np.array_equal(aug.augment(x, SHAPE, aug.rng_for(1, 1, 1), params), expected)
 
 
+def test_the_mirror_is_drawn_after_the_shifts_and_flips_the_first_axis():
+    """With params.flip, a uniform draw per image after the shifts, below 1/2 mirroring it: the
+    matrix's first column negated (x -> -x before the rest of the map)."""
+    x, params = blobs(), aug.Params(degrees=30.0, scale=(0.8, 1.2), shift=2.0, flip=True)
+    rng = aug.rng_for(2, 3, 4)
+    angle = np.deg2rad(rng.uniform(-params.degrees, params.degrees, len(x)))
+    scale = rng.uniform(*params.scale, len(x))
+    shift = rng.uniform(-params.shift, params.shift, (len(x), 2))
+    mirrored = rng.random(len(x)) < 0.5
+    assert 0 < mirrored.sum() < len(x)                   # both kinds in this batch of 16
+    cos, sin = np.cos(angle), np.sin(angle)
+    matrix = scale[:, None, None] * np.array([[cos, -sin], [sin, cos]]).transpose(2, 0, 1)
+    matrix[mirrored] = matrix[mirrored] @ np.diag([-1.0, 1.0])
+    expected = aug.warp_affine(x, SHAPE, matrix, shift)
+    assert np.array_equal(aug.augment(x, SHAPE, aug.rng_for(2, 3, 4), params), expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [SHAPE, (12, 20)])
+def test_mirror_without_a_shift_flips_each_image_exactly_or_keeps_it(dtype, shape):
+    """A flip of a W-pixel row maps column c onto W - 1 - c: whole pixels, so exact; about
+    half the images of a batch, the others untouched; the affine draws stay MNIST's."""
+    x = np.random.default_rng(3).random((64, shape[0] * shape[1])).astype(dtype)
+    images = x.reshape(-1, *shape)
+    out = aug.augment(x, shape, aug.rng_for(0, 1, 0), replace(aug.MIRROR, shift=0.0))
+    out = out.reshape(images.shape)
+    flipped = np.array([np.array_equal(o, i[:, ::-1]) for o, i in zip(out, images)])
+    kept = np.array([np.array_equal(o, i) for o, i in zip(out, images)])
+    assert np.all(flipped ^ kept) and 20 < flipped.sum() < 44
+    assert out.dtype == dtype
+
+
+def test_distortion_presets_name_what_they_draw():
+    """--distortion's choices: MNIST's affine maps, the same with Simard's elastic field, and
+    clothing's mirror: flips and shifts, with neither rotation nor scaling."""
+    assert aug.DISTORTIONS == {"affine": aug.DEFAULT, "elastic": aug.ELASTIC,
+                               "mirror": aug.MIRROR}
+    assert not aug.DEFAULT.flip and not aug.ELASTIC.flip and aug.ELASTIC.elastic_alpha > 0
+    assert aug.MIRROR.flip and aug.MIRROR.degrees == 0 and aug.MIRROR.scale == (1.0, 1.0)
+    assert aug.MIRROR.shift > 0 and aug.MIRROR.elastic_alpha == 0
+
+
 # --- what the maps do ------------------------------------------------------------------------
 
 

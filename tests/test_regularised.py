@@ -15,7 +15,7 @@ from nets.shapes import Arch
 from test_cli import TINY, run, tiny  # noqa: F401  (tiny: the fixture)
 from test_parity import subset
 from test_resume import train_run
-from training import models, weights_file
+from training import loop, models, weights_file
 from training.config import Config
 
 ARCH = Arch((28, 28), (2, 0), (1, 1), 2)
@@ -121,6 +121,27 @@ def test_fifty_float64_steps_with_batch_norm_dropout_and_augmentation_agree(mnis
         assert (np.abs(kept_np[k] - kept_t[k]).max() < 1e-9 if noise else
                 rel_err(kept_np[k], kept_t[k]) < 1e-8), k
     assert kept_np["bn1_num_batches_tracked"] == 50
+
+
+@pytest.mark.parametrize("distortion", ["affine", "mirror"])
+def test_each_step_trains_on_the_images_its_distortion_draws(mnist, distortion):
+    """The loop feeds the twin augment(its batch, the --distortion's parameters, rng_for(seed,
+    epoch, step)): the images of every step of two epochs, and another distortion's differ."""
+    from datasets.augment import DISTORTIONS, augment, rng_for
+    from datasets.catalog import batch_order
+    cfg = config(model="mlp", epochs=2, batch_size=64, hidden=(8,), seed=3, augment=True,
+                 distortion=distortion)
+    dataset, twin, seen = subset(mnist, 3 * 64, 100), NP.__class__(), []
+    step = twin.train_step
+    twin.train_step = lambda model, x, *a: seen.append(x.copy()) or step(model, x, *a)
+    loop.train(twin, models.build(twin, cfg, models.init_params(cfg)), dataset, cfg,
+               progress=False, log=lambda *a: None)
+    shape, other = dataset.spec.image_shape, {"affine": "mirror", "mirror": "affine"}[distortion]
+    expected = [augment(dataset.x_train[idx], shape, rng_for(3, epoch, i), DISTORTIONS[name])
+                for name in (distortion, other) for epoch in (1, 2)
+                for i, idx in enumerate(batch_order(3 * 64, 64, 3, epoch))]
+    assert len(seen) == 6 and all(np.array_equal(a, b) for a, b in zip(seen, expected[:6]))
+    assert not any(np.array_equal(a, b) for a, b in zip(seen, expected[6:]))
 
 
 @pytest.mark.parametrize("twin,tol", [(NP, 0), (TORCH, 1e-12)])

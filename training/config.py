@@ -11,6 +11,7 @@ import argparse
 import math
 from dataclasses import asdict, dataclass, field, fields
 
+from datasets.augment import DISTORTIONS
 from datasets.catalog import DATASETS
 from training.defaults import DEFAULTS, defaults
 
@@ -96,9 +97,14 @@ class Config:
                       (FRACTION,))
     seed: int = _opt(0, "seed of the initial weights and of the batch order", (NOT_NEGATIVE,))
     dtype: str = _opt("float32", "floating-point type of data, weights and maths", choices=DTYPES)
-    augment: bool = _opt(False, "random shifts, rotations and scalings of every training image, "
+    augment: bool = _opt(False, "random distortions of every training image (--distortion), "
                                 "drawn from --seed per epoch and step (datasets/augment.py)",
                          action="store_true")
+    distortion: str = _opt("affine", "what --augment draws for each image: affine (rotations up "
+                                     "to 12 degrees, scalings 0.9-1.1, shifts up to 2 pixels: for "
+                                     "digits), elastic (affine and Simard's elastic field), mirror "
+                                     "(a left-right flip half the time and shifts up to 2 pixels: "
+                                     "for clothing)", choices=tuple(DISTORTIONS))
     val_size: int = _opt(0, "hold out the last N training images as a validation set "
                             "(for choosing hyperparameters without the test set)",
                          (NOT_NEGATIVE,))
@@ -131,13 +137,16 @@ def flag(name):
 
 def validate(cfg):
     """The first thing wrong with `cfg` as a sentence, or None: each field against its bounds,
-    in the order of the fields; then each convolution's padding and stride against --channels."""
+    in the order of the fields; then --distortion against --augment; then each convolution's
+    padding and stride against --channels."""
     for f in fields(Config):
         value = getattr(cfg, f.name)
         for holds, bound in f.metadata["bounds"]:
             if not holds(value):
                 shown = list(value) if isinstance(value, tuple) else value
                 return f"{f.metadata['subject'] or flag(f.name)} must be {bound}, got {shown}"
+    if cfg.distortion != Config.distortion and not cfg.augment:
+        return f"--distortion {cfg.distortion} needs --augment (without it no image is distorted)"
     for name in ("padding", "stride"):
         value = getattr(cfg, name)
         if len(value) != len(cfg.channels):

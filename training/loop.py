@@ -207,9 +207,10 @@ class Run:
         twin.set_lr(self.optimizer, lr_at(cfg, self.step, self.total_steps))
         in_epoch = self.step - (epoch - 1) * self.steps_per_epoch
         if cfg.augment:
-            from datasets.augment import augment, rng_for
+            from datasets.augment import DISTORTIONS, augment, rng_for
             x = twin.asarray(augment(self.data.x_train[idx], self.data.spec.image_shape,
-                                     rng_for(cfg.seed, epoch, in_epoch)))
+                                     rng_for(cfg.seed, epoch, in_epoch),
+                                     DISTORTIONS[cfg.distortion]))
         else:
             x = self.x_train[twin.asarray(idx)]
         masks = None

@@ -63,7 +63,8 @@ def additions(cfg):
     norm, dropout, augmentation, the output layer's start, the loss, a schedule other than
     cosine."""
     said = [cfg.activation] * (cfg.activation != "relu") + ["batch norm"] * cfg.batch_norm
-    said += [f"dropout {cfg.dropout:g}"] * (cfg.dropout > 0) + ["augment"] * cfg.augment
+    said += [f"dropout {cfg.dropout:g}"] * (cfg.dropout > 0)
+    said += ["augment" + f" {cfg.distortion}" * (cfg.distortion != "affine")] * cfg.augment
     said += ["zero output"] * (cfg.output_init == "zero") + ["MSE"] * (cfg.loss == "mse")
     said += [f"{cfg.schedule} lr"] * (cfg.schedule != "cosine")
     return ", ".join(said)
