@@ -71,13 +71,10 @@ def cnn_point(cfg, batch, args, twins):
     steps["ceiling_numpy"] = products_alone(np, products, np.float32)
     steps["ceiling_torch"] = products_alone(
         torch, products, np.float32, lambda a: torch.from_numpy(a).to(args.device))
-    # Each timed in a stretch of its own, as training runs a twin's epoch alone: taking turns
-    # with the others, a step starts with the caches full of their 20-40 MB of arrays and the
-    # other library's threads still spinning (the regularised CNN's steps at batch 256 took
-    # 80 and 70 ms taking turns, 58 and 40 ms alone: docs/cnn.md).
-    sync = sync_for(args.device)
-    seconds = {name: median_seconds({name: fn}, sync, args.repeats)[name]
-               for name, fn in steps.items()}
+    # Blocks of 10 steps, as in training: a step right after the other twin's starts with
+    # caches full of the other's 20-40 MB of arrays, which flatters neither (torch's 16 ms
+    # step took 24 ms in blocks of 5).
+    seconds = median_seconds(steps, sync_for(args.device), args.repeats, block=10)
     row = dict(batch=batch, gflop=sum(2 * m * k * n for m, k, n in products) / 1e9)
     return with_rates(row, seconds)
 
@@ -92,10 +89,11 @@ LAYER_FUNCTIONS = {cnn_np: ("conv2d_forward", "maxpool2d_forward", "flatten_forw
                               "batchnorm_backward", "dropout_forward", "dropout_backward")}
 
 
-def layer_times(cfg, batch, repeats):
+def layer_times(cfg, batch, repeats, threads):
     """Where the NumPy CNN's step goes: [{layer, ms}] median per call of each hand-written layer
-    the step calls, in the order it calls them, and the rest of the step (the loss, Adam)."""
-    twin = load_twin("numpy")
+    the step calls, in the order it calls them, and the rest of the step (the loss, Adam), on
+    `threads` threads (the grid's: loading a twin sets the whole process's thread count)."""
+    twin = load_twin("numpy", "cpu", threads)
     model = models.build(twin, cfg, models.init_params(cfg, 0, "float32"))
     rng = np.random.default_rng(0)
     x = rng.random((batch, int(np.prod(model.arch.image))), dtype=np.float32)
@@ -160,7 +158,7 @@ def run(args, twins):
             print(f"{network}, batch {batch:>5}: NumPy {rows[-1]['numpy_ms']:7.2f} ms  PyTorch "
                   f"{rows[-1]['torch_ms']:7.2f} ms  ratio {rows[-1]['numpy_over_torch']:.2f}  "
                   f"matmul share {rows[-1]['numpy_share_of_ceiling']:.0%}", flush=True)
-        calls, step_ms[network] = layer_times(cfg, cfg.batch_size, args.repeats)
+        calls, step_ms[network] = layer_times(cfg, cfg.batch_size, args.repeats, args.threads)
         layers.append(calls.assign(network=network))
     results, layers = pd.DataFrame(rows), pd.concat(layers, ignore_index=True)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -81,6 +81,22 @@ def test_bench_cnn_writes_its_tables_and_readme_section(tmp_path):
     assert "| batch norms backward " in text and "| the whole step " in text
 
 
+def test_the_layer_breakdown_keeps_the_grids_threads():
+    """Timing the layers loads a NumPy twin, which sets the whole process's threads: on the
+    grid's count, not one (a default of 1 once timed the second network's grid, both twins, on
+    one thread: 80 and 72 ms a regularised step where 54 and 38 ms was true). And with 1 asked,
+    1: it follows the count, whatever it is."""
+    from threadpoolctl import threadpool_info
+    from twins import threads
+    cfg = Config.for_run("mnist", "cnn", channels=(2, 3), hidden=(8,))
+    blas = lambda: {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
+    for n in (2, 1):
+        cnn_step.layer_times(cfg, 4, 1, n)
+        assert threads._threads == n and blas() == {n}
+    with pytest.raises(TypeError):
+        __import__("twins").load_twin("numpy")            # no default to fall back on
+
+
 def test_bench_rejects_a_zero_width():
     r = run("bench.py", "--widths", "0")
     assert r.returncode == 2 and "--widths must be positive" in r.stderr

@@ -8,11 +8,14 @@ twin: the NumPy path never loads torch.
 TWINS = ("numpy", "torch")
 
 
-def load_twin(name, device="cpu", threads=1):
+def load_twin(name, device, threads):
     """The twin called `name` ("numpy" or "torch") on `device` ("cpu" or "cuda"), with the
     process set for it: BLAS and the twin's own pool on `threads` CPU threads, and for torch
     subnormal floats read as 0 (flush-to-zero), as the NumPy twin's Adam flushes them by hand
-    (twins/optim_np.flush_subnormals). TwinError where the device cannot be used."""
+    (twins/optim_np.flush_subnormals). TwinError where the device cannot be used.
+
+    The threads are the whole process's, every twin loaded before included: hence no default,
+    which once set a benchmark's later steps, both twins', to one thread unasked."""
     from threadpoolctl import threadpool_limits
     if name == "numpy":
         from twins import threads as pool
