@@ -223,6 +223,21 @@ def test_the_default_model_is_trained_once_kept_and_reused(tmp_path):
     assert "unreadable" in said[0] and weights_file.load_weights(path)
 
 
+def test_a_kept_model_older_than_a_setting_counts_as_trained_with_its_default(tmp_path):
+    """A file written before a setting existed (here --distortion, with no key in its config)
+    trained as that setting's default does: kept where the default is wanted, not otherwise."""
+    cfg = Config.for_run("lines", "mlp", epochs=1)
+    path = tmp_path / "default.npz"
+    default.default_weights(path, cfg, log=lambda *a: None, progress=False)
+    params, saved = weights_file.load_weights(path)
+    del saved["distortion"]
+    weights_file.save_weights(path, params, saved)
+    assert default.kept_differs(path, cfg) == ""
+    wanted = Config.for_run("lines", "mlp", epochs=1, augment=True, distortion="mirror")
+    assert default.kept_differs(path, wanted) == "trained with other settings (augment, " \
+                                                 "distortion)"
+
+
 def test_a_default_model_stopped_by_ctrl_c_is_never_kept(tmp_path):
     path = tmp_path / "default.npz"
     def log(line):
