@@ -177,9 +177,9 @@ def compare(parser, cfg, args):
     devices = {"numpy": numpy_device(args), "torch": args.device}
     load_twin("torch", args.device, args.threads)            # fails early without a GPU
     dataset = load_data(args, cfg.dtype)
-    if cfg.batch_size > len(dataset.y_train):
-        parser.error(f"--batch-size {cfg.batch_size} is larger than the "
-                     f"{len(dataset.y_train)} training images")
+    problem = models.batch_problem(cfg, len(dataset.y_train))
+    if problem:
+        parser.error(problem)
     if args.models is not None:
         return compare_models(args, dataset, devices)
     models.check_memory(cfg)

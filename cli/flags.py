@@ -14,7 +14,8 @@ from twins.threads import thread_count
 
 # Hyperparameters that only steer training: meaningless for --eval.
 TRAINING_ONLY = ("epochs", "batch_size", "lr", "schedule", "warmup", "optimizer", "momentum",
-                 "weight_decay", "label_smoothing", "ema", "seed", "val_size")
+                 "weight_decay", "label_smoothing", "ema", "seed", "val_size", "dropout",
+                 "augment", "distortion")
 
 
 def add_run_flags(parser, weights=True):

@@ -70,9 +70,9 @@ def run(parser, cfg, args, twin_name):
         cfg = Config.for_run(weights_file.trained_on(weights_file.load_weights(args.load)[1]),
                              cfg.model, **given_values(args))
     dataset = load_dataset(cfg.dataset, args.data_dir, cfg.dtype, cfg.val_size)
-    if cfg.batch_size > len(dataset.y_train):
-        parser.error(f"--batch-size {cfg.batch_size} is larger than the "
-                     f"{len(dataset.y_train)} training images")
+    problem = models.batch_problem(cfg, len(dataset.y_train))
+    if problem and not getattr(args, "eval", False):
+        parser.error(problem)
     if not resume:
         try:
             params, cfg = initial_params(cfg, args.load, decide_loss=args.eval and

@@ -275,6 +275,17 @@ def test_bad_shapes_dtypes_and_ranges_are_refused():
     with pytest.raises(ValueError, match="singular"):
         aug.warp_affine(np.zeros((4, 784)), SHAPE, np.zeros((2, 2)), [0, 0])
     for bad in (dict(scale=(1.1, 0.9)), dict(scale=(0, 1)), dict(degrees=-1),
-                dict(shift=float("nan")), dict(elastic_sigma=0)):
+                dict(shift=float("nan")), dict(elastic_sigma=0),
+                # infinite or huge-as-infinite ranges overflowed the draws or the indices;
+                # strings and None were TypeErrors, and "no" counted as a flip
+                dict(shift=float("inf")), dict(elastic_alpha=float("inf")), dict(shift=1e300),
+                dict(scale=(0.9, float("inf"))), dict(degrees="12"), dict(degrees=None),
+                dict(flip="no"), dict(flip=1), dict(scale=0.9), dict(shift=True)):
         with pytest.raises(ValueError):
             aug.Params(**bad)
+    # images outside [0, 1] (NaN, or a 0-255 scale) came back changed by the clip, silently
+    for x in (np.full((2, 784), np.nan), np.full((2, 784), 255.0), np.full((2, 784), -0.5)):
+        with pytest.raises(ValueError, match="in \\[0, 1\\], not values from"):
+            aug.augment(x, SHAPE, rng, aug.IDENTITY)
+    with pytest.raises(ValueError, match="Generator"):
+        aug.augment(np.zeros((2, 784)), SHAPE, 0)

@@ -57,6 +57,7 @@ def test_main_np_runs_without_torch(tiny, tmp_path):
     (["--ema", "nan"], "--ema must be in [0, 1)"),
     (["--distortion", "mirror"], "--distortion mirror needs --augment"),
     (["--distortion", "elastic"], "--distortion elastic needs --augment"),
+    (["--distortion", "affine"], "--distortion affine needs --augment"),   # at its default too
     (["--distortion", "flip"], "invalid choice: 'flip'"),
     (["--optimizer", "rmsprop"], "invalid choice: 'rmsprop'"),
     (["--dtype", "float16"], "invalid choice: 'float16'"),
@@ -73,6 +74,42 @@ def test_bad_flags_exit_2_with_one_line(script, args, message):
 def test_batch_larger_than_training_set_is_an_error(tiny):
     r = run("main_np.py", *TINY[:4], "--batch-size", "601", "--data-dir", str(tiny))
     assert r.returncode == 2 and "larger than the 600 training images" in r.stderr
+
+
+@pytest.mark.parametrize("script", ["main_np.py", "main_torch.py"])
+def test_batch_norm_over_a_batch_of_one_image_is_refused_before_training(tiny, tmp_path,
+                                                                          script):
+    """torch refuses a batch norm over one value per feature, the NumPy twin alike: a last
+    batch of 1 (600 images at 599) once raised it after a whole epoch, saving nothing."""
+    save = tmp_path / "w.npz"
+    for size, said in (("599", "600 training images leave a last batch of 1"),
+                       ("1", "every batch is 1")):
+        r = run(script, *TINY[:4], "--batch-norm", "--batch-size", size, "--data-dir",
+                str(tiny), "--save", str(save))
+        assert r.returncode == 2 and said in r.stderr and "Traceback" not in r.stderr, r.stderr
+        assert "epoch" not in r.stdout and not save.exists()
+    if script == "main_np.py":                 # compare.py asks the same question of its data
+        r = run("compare.py", "--quick", "--hidden", "16", "--batch-norm", "--batch-size",
+                "599", "--data-dir", str(tiny), "--out", str(tmp_path / "out"), "--no-readme")
+        assert r.returncode == 2 and "leave a last batch of 1" in r.stderr, r.stderr
+        assert not any((tmp_path / "out").rglob("*.*"))
+    r = run(script, *TINY[:4], "--batch-norm", "--batch-size", "598", "--data-dir", str(tiny),
+            "--no-progress")                 # a last batch of 2 trains (2 steps: to chance)
+    assert "epoch  1/1" in r.stdout and "batch-norm needs" not in r.stderr, r.stderr
+
+
+def test_resume_takes_a_repeated_distortion_and_refuses_another(tiny, tmp_path):
+    """--resume's flags may repeat the saved run's values: --distortion elastic without
+    --augment repeats a run saved with both (it was refused as needing --augment)."""
+    path = str(tmp_path / "w.npz")
+    r = run("main_np.py", *TINY, "--augment", "--distortion", "elastic", "--data-dir",
+            str(tiny), "--save", path)
+    assert r.returncode == 0, r.stderr
+    r = run("main_np.py", "--resume", path, "--epochs", "2", "--distortion", "mirror")
+    assert r.returncode == 2 and "--distortion mirror differs from its elastic" in r.stderr
+    r = run("main_np.py", "--resume", path, "--epochs", "2", "--distortion", "elastic",
+            "--no-progress", "--data-dir", str(tiny))
+    assert r.returncode == 0 and "epoch  2/2" in r.stdout, r.stderr
 
 
 def test_cuda_without_gpu_is_a_clear_error(tiny):

@@ -123,6 +123,26 @@ def test_fifty_float64_steps_with_batch_norm_dropout_and_augmentation_agree(mnis
     assert kept_np["bn1_num_batches_tracked"] == 50
 
 
+def test_which_batches_of_one_image_batch_norm_cannot_train():
+    """One value per feature: a dense batch norm at batch 1; a convolution's only where its
+    output is 1 x 1 (torch's BatchNorm2d normalises over H W B). Where torch raises, the
+    run is refused first (models.batch_problem); where it does not, it trains."""
+    import torch
+    run = lambda **kw: models.batch_problem(Config(**{**dict(batch_norm=True), **kw}), 600)
+    assert "every batch is 1" in run(batch_size=1)
+    assert "leave a last batch of 1" in run(batch_size=599)
+    assert run(batch_size=598) is None and run(batch_size=1, batch_norm=False) is None
+    assert run(model="cnn", channels=(2, 3), hidden=(), batch_size=1) is None
+    assert "every batch is 1" in run(model="cnn", channels=(2, 3), hidden=(8,), batch_size=1)
+    one_by_one = dict(model="cnn", channels=(2, 3), kernel=5, padding=(2, 0), stride=(1, 24),
+                      pool=1, hidden=(), batch_size=1)      # convolution 2: 28 x 28 -> 1 x 1
+    assert models.arch(Config(**one_by_one)).conv_shapes((2, 3), 5)[-1][0] == (3, 1, 1)
+    assert "every batch is 1" in run(**one_by_one)
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        torch.nn.BatchNorm2d(3).train()(torch.zeros(1, 3, 1, 1))
+    torch.nn.BatchNorm2d(3).train()(torch.zeros(1, 3, 2, 2))   # 4 values a channel: allowed
+
+
 @pytest.mark.parametrize("distortion", ["affine", "mirror"])
 def test_each_step_trains_on_the_images_its_distortion_draws(mnist, distortion):
     """The loop feeds the twin augment(its batch, the --distortion's parameters, rng_for(seed,

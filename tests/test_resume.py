@@ -219,3 +219,8 @@ def test_load_refuses_a_shape_the_file_contradicts_and_eval_refuses_training_fla
     r = run("main_np.py", "--load", path, "--eval", "--save", str(tmp_path / "x.npz"),
             "--data-dir", str(tiny))
     assert r.returncode == 2 and "--save would do nothing" in r.stderr
+    # what only shapes training batches (distortions, dropout masks) does nothing to --eval
+    r = run("main_np.py", "--load", path, "--eval", "--augment", "--distortion", "mirror",
+            "--dropout", "0.5", "--data-dir", str(tiny))
+    assert r.returncode == 2 and "--dropout, --augment, --distortion would do nothing" \
+        in r.stderr, r.stderr

@@ -135,17 +135,21 @@ def flag(name):
     return "--" + name.replace("_", "-")
 
 
-def validate(cfg):
+def validate(cfg, given=None, resuming=False):
     """The first thing wrong with `cfg` as a sentence, or None: each field against its bounds,
-    in the order of the fields; then --distortion against --augment; then each convolution's
-    padding and stride against --channels."""
+    in the order of the fields; then --distortion against --augment (with `given`, the flags
+    of a command line, a --distortion given without --augment even at its default); then each
+    convolution's padding and stride against --channels. resuming: only the fields' bounds, as
+    the flags of --resume only repeat its file's values (cli/run.py holds them to those)."""
     for f in fields(Config):
         value = getattr(cfg, f.name)
         for holds, bound in f.metadata["bounds"]:
             if not holds(value):
                 shown = list(value) if isinstance(value, tuple) else value
                 return f"{f.metadata['subject'] or flag(f.name)} must be {bound}, got {shown}"
-    if cfg.distortion != Config.distortion and not cfg.augment:
+    if resuming:
+        return None
+    if not cfg.augment and (cfg.distortion != Config.distortion or "distortion" in (given or ())):
         return f"--distortion {cfg.distortion} needs --augment (without it no image is distorted)"
     for name in ("padding", "stride"):
         value = getattr(cfg, name)
@@ -189,7 +193,7 @@ def config_from_args(parser, args):
                      if getattr(args, f.name) is not None}
     args.dataset, args.model = args.dataset or Config.dataset, args.model or Config.model
     cfg = Config.for_run(args.dataset, args.model, **given_values(args))
-    problem = validate(cfg)
+    problem = validate(cfg, args.explicit, resuming=bool(getattr(args, "resume", None)))
     if problem:
         parser.error(problem)
     return cfg

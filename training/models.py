@@ -106,16 +106,42 @@ def n_params(cfg):
 def memory_needed(cfg):
     """Bytes that training cfg's model needs at its peak, roughly: every weight as itself, its
     gradient, the optimizer's state (Adam 2 copies, momentum 1), the weight average and its
-    float64 draw at initialisation; and the activations of a training batch (kept for
-    backward, with their gradients) and of an evaluation batch (see eval_batch)."""
+    float64 draw at initialisation; the activations of a training batch (kept for backward,
+    with their gradients) and of an evaluation batch (see eval_batch); and where --augment,
+    the distortion's temporary arrays."""
     itemsize = 8 if cfg.dtype == "float64" else 4
     layers = layer_shapes(cfg)
     params = sum(n for n, _ in layers)
     copies = 2 + {"adam": 2, "adamw": 2, "momentum": 1}.get(cfg.optimizer, 0) + (cfg.ema > 0)
     activations = sum(a for _, a in layers)
-    return (params * (copies * itemsize + 8)
+    # --augment: the distortion's coordinates, indices and interpolated corners, about 17
+    # arrays of a batch's pixels at once, 19 with the elastic field (tracemalloc's peak of
+    # datasets.augment.augment: 65 and 73 bytes a pixel in float32, 122 and 138 in float64)
+    pixels = DATASETS[cfg.dataset].n_inputs * cfg.batch_size * cfg.augment
+    augmenting = pixels * (17 + 2 * (cfg.distortion == "elastic")) * itemsize
+    return (params * (copies * itemsize + 8) + augmenting
             + activations * itemsize * (2 * cfg.batch_size + (CNN_EVAL_BATCH if cfg.model == "cnn"
                                                              else EVAL_BATCH)))
+
+
+def batch_problem(cfg, n_train):
+    """Why cfg's training cannot run its batches over n_train images, in one line, or None:
+    a batch larger than the images, or a batch of one image (every batch at --batch-size 1,
+    else the last when n_train leaves one over) where a batch norm would see one value per
+    feature, which torch refuses ("Expected more than 1 value per channel") and the NumPy
+    twin alike: a dense layer's, or a convolution's whose output is 1 x 1."""
+    size = cfg.batch_size
+    if size > n_train:
+        return f"--batch-size {size} is larger than the {n_train} training images"
+    if not cfg.batch_norm or min(size, n_train % size or size) > 1:
+        return None
+    convs = arch(cfg).conv_shapes(cfg.channels, cfg.kernel) if cfg.model == "cnn" else []
+    if cfg.hidden or any(h * w == 1 for (_, h, w), _ in convs):
+        which = ("every batch is" if size == 1 else
+                 f"{n_train} training images leave a last batch of")
+        return (f"--batch-norm needs 2 images or more in each batch, and at --batch-size "
+                f"{size} {which} 1; choose another --batch-size")
+    return None
 
 
 def available_memory():
