@@ -16,6 +16,7 @@ from pathlib import Path
 from cli.flags import parse, refuse_changes
 from datasets.base import DataError
 from datasets.catalog import load as load_dataset
+from nets.shapes import count_layers
 from storage.atomic import FileError, write_json
 from training import diagnosis, loop, models, weights_file
 from training.config import Config, given_values
@@ -66,9 +67,11 @@ def run(parser, cfg, args, twin_name):
                        "leave the flag out or give the saved value (--epochs may raise the "
                        "total)")
         cfg = saved
-    elif args.load and "dataset" not in args.explicit:     # the file's data set, as predict.py
-        cfg = Config.for_run(weights_file.trained_on(weights_file.load_weights(args.load)[1]),
-                             cfg.model, **given_values(args))
+    elif args.load:        # the defaults of the file's model, on the file's data set unless given
+        loaded, saved = weights_file.load_weights(args.load)
+        dataset = cfg.dataset if "dataset" in args.explicit else weights_file.trained_on(saved)
+        cfg = Config.for_run(dataset, "cnn" if count_layers(loaded)[0] else "mlp",
+                             **given_values(args))
     dataset = load_dataset(cfg.dataset, args.data_dir, cfg.dtype, cfg.val_size)
     problem = models.batch_problem(cfg, len(dataset.y_train))
     if problem and not getattr(args, "eval", False):

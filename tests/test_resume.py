@@ -224,3 +224,20 @@ def test_load_refuses_a_shape_the_file_contradicts_and_eval_refuses_training_fla
             "--dropout", "0.5", "--data-dir", str(tiny))
     assert r.returncode == 2 and "--dropout, --augment, --distortion would do nothing" \
         in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("dataset_flag", [[], ["--dataset", "fashion-mnist"]])
+def test_load_trains_on_with_the_defaults_of_the_files_model(tiny, tmp_path, dataset_flag):
+    """A CNN file's training goes on with the CNN's defaults on its data set: given
+    --dataset fashion-mnist without --model, it took Fashion-MNIST's MLP's (adamw, weight
+    decay 0.1) where its CNN's are adam without decay."""
+    dataset = dataset_flag[1] if dataset_flag else "mnist"
+    cfg = Config.for_run("mnist", "cnn", channels=(2, 3), hidden=(8,))
+    path = tmp_path / "cnn.npz"
+    weights_file.save_weights(path, models.init_params(cfg), cfg.to_dict())
+    r = run("main_np.py", "--load", str(path), *dataset_flag, "--epochs", "1", "--data-dir",
+            str(tiny), "--no-progress", "--threads", "1")
+    header = r.stdout.splitlines()[0]
+    wanted = Config.for_run(dataset, "cnn")
+    assert "CNN conv 2-3" in header and f", {wanted.optimizer} lr {wanted.lr:g}" in header, header
+    assert Config.for_run(dataset, "mlp").optimizer != wanted.optimizer or not dataset_flag
