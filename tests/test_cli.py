@@ -259,3 +259,16 @@ def test_the_reference_run_gives_the_numbers_it_gave_before_the_rebuild(mnist, s
     assert last["train_loss"] == pytest.approx(0.8925573414491011, rel=1e-12, abs=0)
     assert last["test_loss"] == pytest.approx(0.349094626572059, rel=1e-12, abs=0)
     assert last["test_acc"] == 0.9291
+
+
+def test_a_switch_on_by_default_can_be_switched_off():
+    """Fashion-MNIST's CNN has batch norm by default: --no-batch-norm takes it off (there was
+    no way to), and --no-augment likewise; neither given, the defaults stand."""
+    from training import config
+    parser = config.build_parser("test")
+    def cfg(*flags):
+        return config.config_from_args(parser, parser.parse_args(
+            ["--dataset", "fashion-mnist", "--model", "cnn", *flags]))
+    assert cfg().batch_norm is True and cfg("--no-batch-norm").batch_norm is False
+    assert cfg("--augment").augment is True and cfg("--augment", "--no-augment").augment is False
+    assert cfg("--no-batch-norm").dropout == cfg().dropout         # the other defaults stay

@@ -60,7 +60,7 @@ class Config:
                            choices=ACTIVATIONS)
     batch_norm: bool = _opt(False, "batch norm after every hidden layer and convolution "
                                    "(torch's nn.BatchNorm1d/2d: batch statistics in training, "
-                                   "running ones in evaluation)", action="store_true")
+                                   "running ones in evaluation)", action=argparse.BooleanOptionalAction)
     dropout: float = _opt(0.0, "dropout rate of every hidden layer (and of a CNN's flattened "
                                "features); the masks come from --seed, the same for both twins",
                           (FRACTION,))
@@ -99,7 +99,7 @@ class Config:
     dtype: str = _opt("float32", "floating-point type of data, weights and maths", choices=DTYPES)
     augment: bool = _opt(False, "random distortions of every training image (--distortion), "
                                 "drawn from --seed per epoch and step (datasets/augment.py)",
-                         action="store_true")
+                         action=argparse.BooleanOptionalAction)
     distortion: str = _opt("affine", "what --augment draws for each image: affine (rotations up "
                                      "to 12 degrees, scalings 0.9-1.1, shifts up to 2 pixels: for "
                                      "digits), elastic (affine and Simard's elastic field), mirror "
