@@ -59,6 +59,11 @@ def test_main_np_runs_without_torch(tiny, tmp_path):
     (["--distortion", "elastic"], "--distortion elastic needs --augment"),
     (["--distortion", "affine"], "--distortion affine needs --augment"),   # at its default too
     (["--distortion", "flip"], "invalid choice: 'flip'"),
+    (["--hidden", "0", "--batch-norm", "--dropout", "0.5", "--activation", "tanh"],
+     "--batch-norm --dropout --activation would do nothing for an MLP without a hidden layer"),
+    (["--channels", "4", "8", "--kernel", "3"], "--channels --kernel would do nothing for "
+                                                "--model mlp: leave them out"),
+    (["--momentum", "0.5"], "--momentum would do nothing for --optimizer adam: leave it out"),
     (["--optimizer", "rmsprop"], "invalid choice: 'rmsprop'"),
     (["--dtype", "float16"], "invalid choice: 'float16'"),
     (["--device", "tpu"], "invalid choice: 'tpu'"),

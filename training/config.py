@@ -196,4 +196,33 @@ def config_from_args(parser, args):
     problem = validate(cfg, args.explicit, resuming=bool(getattr(args, "resume", None)))
     if problem:
         parser.error(problem)
+    idle = idle_flags(cfg, args.explicit, shape_from_file=bool(getattr(args, "load", None)))
+    if idle and not getattr(args, "resume", None):
+        parser.error(idle)
     return cfg
+
+
+CNN_ONLY = ("channels", "kernel", "padding", "stride", "pool")
+HIDDEN_ONLY = ("batch_norm", "dropout", "activation")
+
+
+def idle_flags(cfg, given, shape_from_file=False):
+    """The flags given that would change nothing in cfg's run, as a sentence, or None: a CNN's
+    layers for an MLP; batch norm, dropout, an activation for an MLP without a hidden layer
+    (softmax regression); --momentum for an optimizer without momentum. shape_from_file: a
+    --load file decides the model, so the model's own flags are left to it."""
+    idle = []
+    if cfg.model == "mlp" and not shape_from_file:
+        idle += [(k, "--model mlp") for k in CNN_ONLY if k in given]
+        if not cfg.hidden:
+            idle += [(k, "an MLP without a hidden layer") for k in HIDDEN_ONLY
+                     if k in given and given[k] not in (False, 0, 0.0, "relu")]
+    if "momentum" in given and cfg.optimizer != "momentum":
+        idle += [("momentum", f"--optimizer {cfg.optimizer}")]
+    if not idle:
+        return None
+    reasons = dict.fromkeys(why for _, why in idle)        # in order, each once
+    said = "; ".join(" ".join(flag(k) for k, w in idle if w == why) + f" for {why}"
+                     for why in reasons)
+    return f"{said.replace(' for ', ' would do nothing for ', 1)}: leave " \
+           f"{'it' if len(idle) == 1 else 'them'} out"
