@@ -108,8 +108,9 @@ def train_and_save(twin, model, dataset, cfg, args, resume, total_steps):
     if resume:
         print(f"{label}: resuming {args.resume} at step {resume['step']} of {total_steps}")
     print(f"{label}: {dataset.spec.title}, {models.describe(cfg)}, {cfg.optimizer} lr {cfg.lr} "
-          f"({cfg.schedule}), batch {cfg.batch_size}, {cfg.epochs} epochs, label smoothing "
-          f"{cfg.label_smoothing:g}, weight average {cfg.ema:g}, {cfg.dtype}, "
+          f"({cfg.schedule}), batch {cfg.batch_size}, {cfg.epochs} "
+          f"epoch{'s' * (cfg.epochs != 1)}, label smoothing {cfg.label_smoothing:g}, "
+          f"weight average {cfg.ema:g}, {cfg.dtype}, "
           f"{args.threads} threads; data from {dataset.source}")
     checkpoint = {}
     every = args.checkpoint_every

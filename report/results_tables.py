@@ -11,6 +11,7 @@ from storage.paths import results_folder
 from storage.tables import check_twins, read_table
 from training.config import MODELS
 from training.defaults import MNIST_TARGETS, TARGETS
+from training.models import describe
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 # What compare.py writes for each twin and seed, and which of it the sections read as numbers.
@@ -46,8 +47,8 @@ def results_section(results, parity, cfg, images):
     f64 = parity[parity.dtype == "float64"]
     return "\n".join([
         START,
-        f"Produced by `python compare.py` ({cfg.epochs} epoch{'s' * (cfg.epochs != 1)}, MLP "
-        f"{'-'.join(map(str, cfg.sizes()))}, {cfg.optimizer} lr {cfg.lr:g} {cfg.schedule}, "
+        f"Produced by `python compare.py` ({cfg.epochs} epoch{'s' * (cfg.epochs != 1)}, "
+        f"{describe(cfg)}, {cfg.optimizer} lr {cfg.lr:g} {cfg.schedule}, "
         f"batch {cfg.batch_size}, weight decay {cfg.weight_decay:g}, label smoothing "
         f"{cfg.label_smoothing:g}, weight average decay {cfg.ema:g}, {cfg.dtype}) {machine}.",
         "",

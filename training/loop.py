@@ -140,8 +140,9 @@ def train_epochs(twin, model, data, cfg, label="", progress=True, log=print, res
     except KeyboardInterrupt:
         run.finish(checkpoint)
         run.history["interrupted"] = True
-        log(f"{label} interrupted after {run.step} steps ({len(run.history['epochs'])} whole "
-            f"epochs)")
+        whole = len(run.history["epochs"])
+        log(f"{label} interrupted after {run.step} steps ({whole} whole "
+            f"epoch{'s' * (whole != 1)})")
         yield run.history
 
 
