@@ -196,8 +196,11 @@ def config_from_args(parser, args):
     problem = validate(cfg, args.explicit, resuming=bool(getattr(args, "resume", None)))
     if problem:
         parser.error(problem)
+    # not for --resume (the file decides) nor compare.py --models (its flags reach every row:
+    # --channels the CNNs', --hidden the MLPs')
+    several = getattr(args, "models", None) is not None
     idle = idle_flags(cfg, args.explicit, shape_from_file=bool(getattr(args, "load", None)))
-    if idle and not getattr(args, "resume", None):
+    if idle and not getattr(args, "resume", None) and not several:
         parser.error(idle)
     return cfg
 
