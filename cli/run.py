@@ -89,8 +89,11 @@ def run(parser, cfg, args, twin_name):
                            "leave the flag out or give the file's value")
     total_steps = total_steps_of(cfg, len(dataset.y_train))
     if resume and resume["step"] >= total_steps:
-        raise RunError(f"the run saved in {args.resume} has finished its {cfg.epochs} "
-                       f"epochs; give --epochs above {cfg.epochs} to train on")
+        finished = (f"the run saved in {args.resume} has finished its {cfg.epochs} "
+                    f"epochs; give --epochs above {cfg.epochs} to train on")
+        if "epochs" in args.explicit:            # a flag that asks for nothing more: exit 2
+            parser.error(finished)
+        raise RunError(finished)
     twin = load_twin(twin_name, args.device, args.threads)
     model = models.build(twin, cfg, params)
     warn(dataset)

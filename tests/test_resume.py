@@ -158,6 +158,8 @@ def test_resume_from_the_command_line(tiny, tmp_path):
     assert r.returncode == 2 and "--lr 0.1 differs from its 0.01" in r.stderr
     r = run("main_np.py", "--resume", path, "--epochs", "1", "--data-dir", str(tiny))
     assert r.returncode == 2 and "can only raise the total" in r.stderr   # a flag against it
+    r = run("main_np.py", "--resume", path, "--epochs", "2", "--data-dir", str(tiny))
+    assert r.returncode == 2 and "has finished its 2 epochs" in r.stderr  # a flag, as above
     np.savez(tmp_path / "old.npz", **weights_file.load_weights(path)[0])    # weights alone
     r = run("main_np.py", "--resume", str(tmp_path / "old.npz"), "--data-dir", str(tiny))
     assert r.returncode == 1 and "no checkpoint to resume" in r.stderr
