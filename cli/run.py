@@ -16,12 +16,11 @@ from pathlib import Path
 from cli.flags import parse, refuse_changes
 from datasets.base import DataError
 from datasets.catalog import load as load_dataset
-from nets.shapes import count_layers
 from storage.atomic import FileError, write_json
 from training import diagnosis, loop, models, weights_file
 from training.config import Config, given_values
 from training.schedule import total_steps_of
-from training.start import RunError, initial_params, resumed
+from training.start import RunError, initial_params, model_of, resumed
 from twins import load_twin
 from twins.base import TwinError
 
@@ -70,11 +69,10 @@ def run(parser, cfg, args, twin_name):
     elif args.load:        # the defaults of the file's model, on the file's data set unless given
         loaded, saved = weights_file.load_weights(args.load)
         dataset = cfg.dataset if "dataset" in args.explicit else weights_file.trained_on(saved)
-        cfg = Config.for_run(dataset, "cnn" if count_layers(loaded)[0] else "mlp",
-                             **given_values(args))
+        cfg = Config.for_run(dataset, model_of(loaded), **given_values(args))
     dataset = load_dataset(cfg.dataset, args.data_dir, cfg.dtype, cfg.val_size)
     problem = models.batch_problem(cfg, len(dataset.y_train))
-    if problem and not getattr(args, "eval", False):
+    if problem and not args.eval:
         parser.error(problem)
     if not resume:
         try:

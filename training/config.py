@@ -193,15 +193,14 @@ def config_from_args(parser, args):
                      if getattr(args, f.name) is not None}
     args.dataset, args.model = args.dataset or Config.dataset, args.model or Config.model
     cfg = Config.for_run(args.dataset, args.model, **given_values(args))
-    problem = validate(cfg, args.explicit, resuming=bool(getattr(args, "resume", None)))
+    resuming = bool(getattr(args, "resume", None))
+    problem = validate(cfg, args.explicit, resuming)
+    # idle flags: not for --resume (its file decides) nor compare.py --models (its flags reach
+    # every row: --channels the CNNs', --hidden the MLPs')
+    if not problem and not resuming and getattr(args, "models", None) is None:
+        problem = idle_flags(cfg, args.explicit, bool(getattr(args, "load", None)))
     if problem:
         parser.error(problem)
-    # not for --resume (the file decides) nor compare.py --models (its flags reach every row:
-    # --channels the CNNs', --hidden the MLPs')
-    several = getattr(args, "models", None) is not None
-    idle = idle_flags(cfg, args.explicit, shape_from_file=bool(getattr(args, "load", None)))
-    if idle and not getattr(args, "resume", None) and not several:
-        parser.error(idle)
     return cfg
 
 
@@ -225,7 +224,7 @@ def idle_flags(cfg, given, shape_from_file=False):
     if not idle:
         return None
     reasons = dict.fromkeys(why for _, why in idle)        # in order, each once
-    said = "; ".join(" ".join(flag(k) for k, w in idle if w == why) + f" for {why}"
-                     for why in reasons)
-    return f"{said.replace(' for ', ' would do nothing for ', 1)}: leave " \
-           f"{'it' if len(idle) == 1 else 'them'} out"
+    said = "; ".join(" ".join(flag(k) for k, w in idle if w == why)
+                     + " would do nothing" * (i == 0) + f" for {why}"
+                     for i, why in enumerate(reasons))
+    return f"{said}: leave {'it' if len(idle) == 1 else 'them'} out"

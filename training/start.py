@@ -34,13 +34,18 @@ def initial_params(cfg, load_path, decide_loss=False):
     return params, Config(**{**cfg.to_dict(), **decided})
 
 
+def model_of(params):
+    """The model a weights file's params are: "cnn" where it has kernels, else "mlp"."""
+    return "cnn" if count_layers(params)[0] else "mlp"
+
+
 def structure_of(params, saved):
     """The Config fields that a weights file decides: the model, its hidden widths, batch norm
     (its keys), the activation (its config; ReLU for older files), and a CNN's channels,
     kernel, padding, stride and pool (the last three recorded in its config)."""
     n_convs, n_layers = count_layers(params)
     structure = dict(hidden=tuple(params[f"W{i}"].shape[0] for i in range(1, n_layers)),
-                     model="cnn" if n_convs else "mlp",
+                     model=model_of(params),
                      batch_norm=any(k.endswith("_running_mean") for k in params),
                      activation=saved.get("activation", "relu"))
     if n_convs:
