@@ -21,8 +21,9 @@ import numpy as np
 
 class MLP:
     """The ReLU network of params {"W1": (n_1, 784), "b1": (n_1,), ..., "WL", "bL"} (see
-    init_params), trained with the loss called `loss` (ce below; mse: nets/layers_np.py). It
-    computes with the arrays it is given, which the optimizer updates in place."""
+    init_params), trained with the loss called `loss` (ce below; the squared errors:
+    nets/losses_np.py). It computes with the arrays it is given, which the optimizer updates in
+    place."""
 
     def __init__(self, params, loss="ce"):
         self.params, self.loss = params, loss

@@ -22,8 +22,8 @@ import torch.nn.functional as F
 
 class MLP(nn.Module):
     """The ReLU network of params {"W1": (n_1, 784), "b1": (n_1,), ..., "WL", "bL"} (tensors,
-    see mlp_np.init_params), trained with the loss called `loss` (ce below; mse:
-    nets/layers_torch.py). Its layers start as copies of the tensors it is given."""
+    see mlp_np.init_params), trained with the loss called `loss` (ce below; the squared errors:
+    nets/losses_torch.py). Its layers start as copies of the tensors it is given."""
 
     def __init__(self, params, loss="ce"):
         super().__init__()

@@ -80,11 +80,11 @@ def cnn_point(cfg, batch, args, twins):
 
 
 # The hand-written layers a CNN step calls, and where it finds them: the convolutions' names in
-# nets/cnn_np.py, the fully connected head's in nets/dense_np.py, the activations in the table.
+# nets/cnn_np.py, the fully connected head's in nets/dense_np.py (whose normalise gives every
+# batch norm its forward), the activations in the table.
 LAYER_FUNCTIONS = {cnn_np: ("conv2d_forward", "maxpool2d_forward", "flatten_forward",
                             "flatten_backward", "maxpool2d_backward", "conv2d_backward",
-                            "batchnorm_forward", "batchnorm_backward", "dropout_forward",
-                            "dropout_backward"),
+                            "batchnorm_backward", "dropout_forward", "dropout_backward"),
                    dense_np: ("linear_forward", "linear_backward", "batchnorm_forward",
                               "batchnorm_backward", "dropout_forward", "dropout_backward")}
 

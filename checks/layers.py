@@ -9,6 +9,7 @@ import torch.nn.functional as F
 import mlp_np
 from checks.gradcheck import Layer
 from nets import layers_np as L
+from nets import losses_np as losses
 
 
 def shape(rng, low=1, high=9):
@@ -122,7 +123,9 @@ LAYERS = [
     loss("softmax cross-entropy, smoothing 0.1", mlp_np.cross_entropy_forward,
          mlp_np.cross_entropy_backward,
          lambda z, y: F.cross_entropy(z, y, label_smoothing=0.1)),
-    loss("squared error, smoothing 0.1", L.mse_forward, L.mse_backward, mse_reference),
+    loss("squared error, smoothing 0.1", losses.mse_forward, losses.mse_backward, mse_reference),
+    loss("softmax squared error, smoothing 0.1", losses.softmax_mse_forward,
+         losses.softmax_mse_backward, lambda z, y: mse_reference(F.softmax(z, dim=1), y)),
     conv(1, 0), conv(2, 1), conv(1, 2),
     pool(2, 2), pool(3, 2),
     elementwise("flatten", L.flatten_forward, L.flatten_backward,

@@ -23,7 +23,7 @@ logits (B, classes). Inside, images are (C, H, W, B) (see nets/layers_np.py).
 import numpy as np
 
 from nets.dense_np import Dense, bias, normalise
-from nets.layers_np import (ACTIVATIONS, batchnorm_backward, batchnorm_forward,
+from nets.layers_np import (ACTIVATIONS, batchnorm_backward,
                             conv2d_backward, conv2d_forward, dropout_backward, dropout_forward,
                             flatten_backward, flatten_forward, maxpool2d_backward,
                             maxpool2d_forward)
@@ -34,7 +34,7 @@ class CNN:
     """The network of params (trained; see init_params), buffers (batch norm's statistics) and
     arch (nets.shapes.Arch), with the activation called `activation` and dropout of rate
     `dropout` on the flattened features and the head's hidden layers; trained with the loss
-    called `loss` (nets.layers_np.LOSSES). Computes with the arrays it is given; `training`
+    called `loss` (nets.losses_np.LOSSES). Computes with the arrays it is given; `training`
     as nets.dense_np.Dense's."""
 
     def __init__(self, params, arch, loss="ce", buffers=None, activation="relu", dropout=0.0):

@@ -16,7 +16,7 @@ from nets.shapes import bn_names, count_layers, head_part
 class CNN(nn.Module):
     """The network of params and buffers (tensors; see cnn_np.init_params) and arch, with the
     activation called `activation` and dropout of rate `dropout` (as cnn_np.CNN), trained with
-    the loss called `loss` (nets.layers_torch.LOSSES). Its layers start as copies."""
+    the loss called `loss` (nets.losses_torch.LOSSES). Its layers start as copies."""
 
     def __init__(self, params, arch, loss="ce", buffers=None, activation="relu", dropout=0.0):
         super().__init__()

@@ -1,6 +1,6 @@
 """The layers written by hand beyond the MLP's (whose linear, ReLU and cross-entropy are in
-mlp_np.py): convolution, max-pool, flatten, batch norm, dropout, sigmoid, tanh, leaky ReLU, the
-squared error. Forward/backward
+mlp_np.py): convolution, max-pool, flatten, batch norm, dropout, sigmoid, tanh, leaky ReLU (the losses:
+nets/losses_np.py). Forward/backward
 pairs as mlp_np's: `*_forward` returns its output and a cache of what the backward pass needs;
 `*_backward(dout, cache)` takes the gradient of the loss with respect to that output and
 returns the gradients with respect to its inputs (and parameters).
@@ -18,7 +18,7 @@ Every array function comes from the array's own module, so CuPy arrays run on th
 """
 import sys
 
-from mlp_np import cross_entropy_backward, cross_entropy_forward, relu_backward, relu_forward
+from mlp_np import relu_backward, relu_forward
 from nets.shapes import conv_output
 
 
@@ -269,25 +269,3 @@ def dropout_forward(x, mask):
 def dropout_backward(dout, mask):
     """dx = dout * mask: a dropped unit passes no gradient back."""
     return dout * mask
-
-
-def mse_forward(out, y, smoothing=0.0):
-    """Mean squared error against one-hot targets, label-smoothed as the cross-entropy's (the
-    true class 1 - s + s/C, the others s/C): torch's F.mse_loss(out, targets), the mean over
-    all B x C entries. The loss of the single-neuron perceptron, whose outputs are scores, not
-    log-probabilities.   out (B, C), y (B,) -> loss (scalar array)."""
-    xp = array_module(out)
-    B, C = out.shape
-    diff = out - smoothing / C                            # (B, C): out - targets
-    diff[xp.arange(B), y] -= 1 - smoothing
-    return (diff * diff).mean(), diff
-
-
-def mse_backward(dloss, diff):
-    """dloss (scalar) -> dout (B, C) = dloss 2 (out - targets) / (B C)."""
-    return diff * (2 * dloss / diff.size)
-
-
-# --loss: name -> (forward(out, y, smoothing) -> (loss, cache), backward(dloss, cache) -> dout)
-LOSSES = {"ce": (cross_entropy_forward, cross_entropy_backward),
-          "mse": (mse_forward, mse_backward)}

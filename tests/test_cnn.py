@@ -164,7 +164,7 @@ def test_compare_models_writes_every_model_and_regenerates_its_table(mnist, tmp_
     assert params["MLP"] == 784 * 16 + 16 + 16 * 10 + 10
     assert params["AlexNet-like CNN"] == (32 * 9 + 32 + 64 * 32 * 9 + 64 + 128 * 64 * 9 + 128
                                           + 1152 * 512 + 512 + 512 * 256 + 256 + 2570)
-    assert (table[table.name == "single neuron"].loss == "mse").all()
+    assert (table[table.name == "single neuron"].loss == "softmax_mse").all()
     assert (tmp_path / "lc" / "models" / "cnn" / "accuracy.png").is_file()
     assert (tmp_path / "lc" / "models" / "cnn-regularised" / "errors.png").is_file()
     assert not (tmp_path / "lc" / "cnn").exists()        # compare.py --model cnn's folder

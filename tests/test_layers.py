@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 import nets.layers_np as L
+from nets.losses_np import LOSSES
 from conftest import rel_err
 
 TOL = {np.float64: 1e-10, np.float32: 1e-4}
@@ -129,20 +130,25 @@ def test_sigmoid_and_tanh_match_autograd_without_overflow(name, dtype):
     assert rel_err(out, ot.detach()) < TOL[dtype] and rel_err(dz, zt.grad) < TOL[dtype]
 
 
+@pytest.mark.parametrize("scale", [1.0, 1e4])
+@pytest.mark.parametrize("loss", ["mse", "softmax_mse"])
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_mse_against_one_hot_matches_autograd(dtype, smoothing):
+def test_squared_errors_against_one_hot_match_autograd(dtype, smoothing, loss, scale):
     rng = np.random.default_rng(2)
-    out = rng.standard_normal((16, 10)).astype(dtype)
+    out = (scale * rng.standard_normal((16, 10))).astype(dtype)
     y = rng.integers(0, 10, 16)
-    loss, cache = L.mse_forward(out, y, smoothing)
-    dout = L.mse_backward(1.0, cache)
+    forward, backward = LOSSES[loss]
+    before = out.copy()
+    value, cache = forward(out, y, smoothing)
+    dout = backward(1.0, cache)
     ot = torch.tensor(out, requires_grad=True)
     targets = F.one_hot(torch.tensor(y), 10).to(ot.dtype) * (1 - smoothing) + smoothing / 10
-    lt = F.mse_loss(ot, targets)
+    lt = F.mse_loss(ot if loss == "mse" else F.softmax(ot, dim=1), targets)
     lt.backward()
-    assert rel_err(loss, lt.item()) < TOL[dtype] and rel_err(dout, ot.grad) < TOL[dtype]
-    assert np.array_equal(out, out.astype(dtype)) and cache is not out     # input untouched
+    assert np.all(np.isfinite(dout)) and np.isfinite(value)
+    assert rel_err(value, lt.item()) < TOL[dtype] and rel_err(dout, ot.grad) < TOL[dtype]
+    assert np.array_equal(out, before)                                     # input untouched
 
 
 # --- central finite differences, no torch ----------------------------------------------------

@@ -19,7 +19,7 @@ OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 SCHEDULES = ("constant", "cosine")
 DTYPES = ("float32", "float64")
 MODELS = ("mlp", "cnn")
-LOSSES = ("ce", "mse")
+LOSSES = ("ce", "mse", "softmax_mse")
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu")
 OUTPUT_INITS = ("he", "zero")
 
@@ -53,9 +53,10 @@ class Config:
                                   "1024 or --hidden 512 256; --hidden 0: none (an MLP without "
                                   "one is softmax regression)", (WIDTHS,), "--hidden sizes",
                          nargs="+", type=int)
-    loss: str = _opt("ce", "training loss: ce (softmax cross-entropy) or mse (squared error "
-                           "against the one-hot targets, as the single-neuron perceptron of "
-                           "--hidden 1 --loss mse)", choices=LOSSES)
+    loss: str = _opt("ce", "training loss: ce (softmax cross-entropy), mse (squared error of "
+                           "the scores against the one-hot targets) or softmax_mse (squared "
+                           "error of the softmax's probabilities, as the single-neuron "
+                           "perceptron's --hidden 1 --loss softmax_mse)", choices=LOSSES)
     activation: str = _opt("relu", "the hidden layers' (and convolutions') activation",
                            choices=ACTIVATIONS)
     batch_norm: bool = _opt(False, "batch norm after every hidden layer and convolution "

@@ -106,6 +106,15 @@ NEURON_CANDIDATES = [
     dict(NEURON, optimizer="momentum", lr=0.2, ema=0.999),
     dict(NEURON, optimizer="momentum", lr=0.2, epochs=20, ema=0.999),
     dict(NEURON, optimizer="adam", lr=3e-2),
+    # round 3: the squared error of the softmax's probabilities (the "MSE" of a network whose
+    # output layer is a softmax), where the scores' squared error settled near 21.7%
+    *(dict(NEURON, loss="softmax_mse", **change) for change in (
+        {}, dict(lr=1e-2), dict(lr=5e-3), dict(lr=3e-2), dict(lr=1e-2, epochs=20),
+        dict(lr=1e-2, batch_size=64), dict(optimizer="momentum", lr=0.2),
+        dict(optimizer="momentum", lr=1.0),
+        # round 4: smaller batches and larger steps, where round 3's batch 64 led
+        dict(lr=3e-2, batch_size=64), dict(lr=1e-2, batch_size=32), dict(lr=3e-2, batch_size=32),
+        dict(lr=1e-2, batch_size=64, epochs=20))),
 ]
 # The regularised rows of the models table (issue 19): the MLP and the CNN with the layers every
 # course adds (dropout, batch norm) and the training images distorted (augment), searched from
@@ -178,9 +187,8 @@ SEARCHES = {
 MODEL_RUNS = {
     "softmax": ("softmax regression", dict(model="mlp", hidden=(0,))),
     # tune.py --search neuron's choice (docs/defaults.md)
-    "neuron": ("single neuron", dict(model="mlp", hidden=(1,), loss="mse", output_init="zero",
-                                     optimizer="momentum", lr=0.2, epochs=8,
-                                     label_smoothing=0.0, ema=0.0)),
+    "neuron": ("single neuron", dict(NEURON_CANDIDATES[23], model="mlp", label_smoothing=0.0,
+                                     ema=0.0)),
     "mlp": ("MLP", dict(model="mlp")),
     "cnn": ("CNN", dict(model="cnn")),
     # AlexNet's shape at MNIST's scale (three convolutions, two wide fully connected layers):
@@ -217,7 +225,7 @@ CNN_TARGETS = dict(accuracy=0.992, gap=0.10, seconds=300)
 # largest gap between the twins (points), longest training of a seed (s), median NumPy /
 # PyTorch training time.
 ROW_TARGETS = {
-    "single neuron": dict(accuracy=0.22),
+    "single neuron": dict(accuracy=0.22, gap=0.10, seconds=900),
     "CNN": dict(time_ratio=1.4),
     "MLP, regularised": dict(accuracy=0.99, gap=0.10, seconds=900),
     "CNN, regularised": dict(accuracy=0.995, gap=0.10, seconds=900, time_ratio=1.4),

@@ -12,7 +12,7 @@ import numpy as np
 from tqdm import tqdm
 
 from datasets.catalog import batch_order, dropout_masks
-from nets.layers_np import LOSSES
+from nets.losses_np import LOSSES
 from training.models import eval_batch
 from training.schedule import EMA_EVERY, ema_decay_at, lr_at, total_steps_of
 

@@ -15,7 +15,8 @@ def in_order(table):
 
 def one_number_bound(dataset):
     """What any network that passes one number per image (784-1-10) can reach at most,
-    estimated: Fisher's direction with a histogram decoder, test accuracy (training/capacity)."""
+    estimated from below: the better on the training images of Fisher's direction and a direction
+    learned from it, read by a histogram decoder; test accuracy (training/capacity)."""
     from training.capacity import one_number_accuracy
     return one_number_accuracy(dataset.x_train, dataset.y_train, dataset.x_test,
                                dataset.y_test)["test_accuracy"]

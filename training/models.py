@@ -59,13 +59,17 @@ def augmented(cfg):
     return "augmented" + f" ({cfg.distortion})" * (cfg.distortion != "affine")
 
 
+# the losses beyond cross-entropy, as describe and the tuning tables name them
+LOSS_WORDS = {"mse": "MSE", "softmax_mse": "softmax MSE"}
+
+
 def describe(cfg):
     """The model in a few words, e.g. 'MLP 784-1024-10' or 'CNN conv 8-16 5x5 (padding 2/0,
     pool 2), fc 128-10, batch norm, dropout 0.25'."""
     extras = [cfg.activation] if cfg.activation != "relu" else []
     extras += ["batch norm"] * cfg.batch_norm + [f"dropout {cfg.dropout:g}"] * (cfg.dropout > 0)
-    extras += ["MSE loss"] * (cfg.loss == "mse") + ["zero output layer"] * (
-        cfg.output_init == "zero") + [augmented(cfg)] * cfg.augment
+    extras += [f"{LOSS_WORDS[cfg.loss]} loss"] if cfg.loss in LOSS_WORDS else []
+    extras += ["zero output layer"] * (cfg.output_init == "zero") + [augmented(cfg)] * cfg.augment
     said = "".join(f", {e}" for e in extras)
     if cfg.model == "cnn":
         fc = "-".join(map(str, (*cfg.hidden, DATASETS[cfg.dataset].n_classes)))

@@ -7,6 +7,7 @@ import numpy as np
 from storage.atomic import FileError
 from storage.tables import read_table
 from training.loop import first_epoch_reaching
+from training.models import LOSS_WORDS
 
 # What the tuning section reads of a tuning table.
 TUNING_COLUMNS = ("candidate", "hidden", "optimizer", "lr", "weight_decay", "batch_size",
@@ -65,7 +66,8 @@ def additions(cfg):
     said = [cfg.activation] * (cfg.activation != "relu") + ["batch norm"] * cfg.batch_norm
     said += [f"dropout {cfg.dropout:g}"] * (cfg.dropout > 0)
     said += ["augment" + f" {cfg.distortion}" * (cfg.distortion != "affine")] * cfg.augment
-    said += ["zero output"] * (cfg.output_init == "zero") + ["MSE"] * (cfg.loss == "mse")
+    said += ["zero output"] * (cfg.output_init == "zero")
+    said += [LOSS_WORDS[cfg.loss]] if cfg.loss in LOSS_WORDS else []
     said += [f"{cfg.schedule} lr"] * (cfg.schedule != "cosine")
     return ", ".join(said)
 

@@ -6,7 +6,7 @@ import numpy as np
 import mlp_np
 from nets import cnn_np
 from nets.dense_np import Dense
-from nets.layers_np import LOSSES
+from nets.losses_np import LOSSES
 from nets.shapes import split_buffers
 from twins import optim_np
 from twins.base import Twin, TwinError

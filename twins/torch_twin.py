@@ -6,7 +6,7 @@ import torch
 import mlp_torch
 from nets import cnn_torch
 from nets.dense_torch import Dense
-from nets.layers_torch import LOSSES
+from nets.losses_torch import LOSSES
 from nets.shapes import split_buffers
 from twins.base import Twin, TwinError
 
