@@ -277,3 +277,15 @@ def test_a_switch_on_by_default_can_be_switched_off():
     assert cfg().batch_norm is True and cfg("--no-batch-norm").batch_norm is False
     assert cfg("--augment").augment is True and cfg("--augment", "--no-augment").augment is False
     assert cfg("--no-batch-norm").dropout == cfg().dropout         # the other defaults stay
+
+
+def test_help_gives_each_flag_the_defaults_a_run_would_use():
+    """--help names every model's and data set's default; a CNN's layer shows the CNN's as its
+    default, not the unused field default the MLP's files record (6 16 channels)."""
+    from training.config import build_parser
+    text = " ".join(build_parser("x").format_help().split())
+    assert "output channels of each convolution (default: 8 16; fashion-mnist/cnn: 16 32)" \
+        in text
+    assert "6 16" not in text
+    assert "--hidden 1024 or --hidden 512 256; --hidden 0: none (an MLP without one is " \
+           "softmax regression) (default: 1024; fashion-mnist/mlp: 512 512;" in text

@@ -169,11 +169,20 @@ def build_parser(description):
         kw = {k: v for k, v in f.metadata.items() if k not in ("bounds", "subject")}
         if "action" not in kw:
             kw.setdefault("type", type(f.default))
-        kw["help"] += f" (default: {_shown(f.default)}" + "".join(
-            f"; {'/'.join(n for n in key if n != '*')}: {_shown(d[f.name])}"
-            for key, d in DEFAULTS.items() if f.name in d) + ")"
+        kw["help"] += f" (default: {'; '.join(defaults_said(f))})"
         parser.add_argument(flag(f.name), default=None, **kw)
     return parser
+
+
+def defaults_said(f):
+    """Field f's defaults for --help: its own, then each data set's and model's that differ. A
+    CNN's layer has no MLP default: its first is the CNN's (what the MLP's files record is not
+    a default anyone can use)."""
+    own = (DEFAULTS.get(("*", "cnn"), {}).get(f.name, f.default) if f.name in CNN_ONLY
+           else f.default)
+    return [_shown(own)] + [f"{'/'.join(n for n in key if n != '*')}: {_shown(d[f.name])}"
+                            for key, d in DEFAULTS.items() if f.name in d
+                            and not (f.name in CNN_ONLY and key == ("*", "cnn"))]
 
 
 def _shown(value):
