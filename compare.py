@@ -51,7 +51,7 @@ from storage.paths import README, results_folder, results_root
 from training import config, loop, models
 from training.defaults import MODEL_PICTURES, MODEL_RUNS
 from training.lockstep import CONFIG_COLUMNS, parity_run, run_seeds
-from training.model_rows import in_order, model_config, one_number_bound
+from training.model_rows import in_order, model_config, one_number_bound, row_keeps
 from twins import load_twin
 from twins.base import TwinError
 from twins.numpy_twin import cupy_or_error
@@ -73,7 +73,9 @@ def parse(argv=None):
     parser.add_argument("--no-readme", action="store_true", help="leave the README alone")
     parser.add_argument("--models", nargs="*", metavar="KEY",
                         help="train the models table's rows, each with its defaults and the "
-                             "flags given: all, or those named (" + ", ".join(MODEL_RUNS) +
+                             "flags given (a flag for what a row fixes, as the single neuron's "
+                             "--hidden, keeps the row's value: said at the row's start): all, "
+                             "or those named (" + ", ".join(MODEL_RUNS) +
                              "); models.csv keeps the other rows, and the README's models "
                              "table is rebuilt from it")
     parser.add_argument("--from-results", action="store_true",
@@ -221,7 +223,8 @@ def compare_models(args, dataset, devices):
     table = read_models(kept) if args.models and kept.is_file() else None
     for key, cfg in configs.items():
         name, n_params = MODEL_RUNS[key][0], models.n_params(cfg)
-        print(f"--- {name}: {models.describe(cfg)}, {n_params:,} parameters", flush=True)
+        print(f"--- {name}: {models.describe(cfg)}, {n_params:,} parameters"
+              + row_keeps(MODEL_RUNS[key][1], args.given), flush=True)
         model_rows, _, curves = run_seeds(cfg, dataset, devices, args.threads, args.seeds,
                                           not args.no_progress)
         bound = one_number_bound(dataset) if cfg.hidden == (1,) else float("nan")

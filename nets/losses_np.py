@@ -10,8 +10,8 @@ from nets.layers_np import array_module
 def mse_forward(out, y, smoothing=0.0):
     """Mean squared error against one-hot targets, label-smoothed as the cross-entropy's (the
     true class 1 - s + s/C, the others s/C): torch's F.mse_loss(out, targets), the mean over
-    all B x C entries. The loss of the single-neuron perceptron, whose outputs are scores, not
-    log-probabilities.   out (B, C), y (B,) -> loss (scalar array)."""
+    all B x C entries, of the network's outputs taken as scores, not log-probabilities (--loss
+    mse).   out (B, C), y (B,) -> (loss (scalar array), cache: out - targets (B, C))."""
     xp = array_module(out)
     B, C = out.shape
     diff = out - smoothing / C                            # (B, C): out - targets
@@ -28,8 +28,10 @@ def softmax_mse_forward(logits, y, smoothing=0.0):
     """Mean squared error between the softmax's probabilities and the (smoothed) one-hot targets:
     F.mse_loss(F.softmax(logits, 1), targets), what a network whose output layer is a softmax
     minimises when trained on squared error (Keras's loss="mse" after a softmax Dense layer).
-    Unlike mse_forward's scores, the probabilities are bounded, so a confidently right image
-    stops pulling.   logits (B, C), y (B,) -> loss (scalar array)."""
+    Unlike mse_forward's scores, the probabilities are bounded, and an image whose probabilities
+    are near 0 and 1, right or confidently wrong, stops pulling: the softmax's slope vanishes
+    there (the single neuron's loss, --loss softmax_mse).
+    logits (B, C), y (B,) -> (loss (scalar array), cache: (probs, probs - targets), each (B, C))."""
     xp = array_module(logits)
     shifted = logits - logits.max(axis=1, keepdims=True)      # (B, C), every entry <= 0
     exp = xp.exp(shifted)                                      # (B, C), in (0, 1]

@@ -30,7 +30,7 @@ def models_section(table, images):
                          "epochs": str(first.epochs), "learning rate": f"{first.lr:g}",
                          "optimizer": first.optimizer, "device": first.device,
                          "NumPy / PyTorch time": f"{ratio.median():.2f}",
-                         "one-number bound (%)": bound_of(first),
+                         "one-number code reaches (%)": bound_of(first),
                          "machine": labels_of(labels, t)})
     cnn = table[table.name == "CNN"]
     seeds = ", ".join(map(str, sorted(table.seed.unique())))
@@ -70,7 +70,8 @@ def row_targets(name, r):
 
 
 def bound_of(row):
-    """The row's one-number bound as shown: a 784-1-10 network's, blank for the others."""
+    """The row's one-number estimate as shown (what a one-number code is measured to reach, a
+    lower estimate of a 784-1-10 network's ceiling), blank for the others."""
     bound = row.get("one_number_bound", float("nan"))
     return "" if pd.isna(bound) else f"{100 * bound:.2f}"
 

@@ -134,6 +134,12 @@ def test_divergence_stops_with_advice_and_saves_nothing(tiny, tmp_path):
         assert r.returncode == 1, r.stderr
         assert "training diverged" in r.stderr and "lower learning rate" in r.stderr
         assert not weights.exists() and list(tmp_path.iterdir()) == []
+        assert "RuntimeWarning" not in r.stderr                      # the error is the one line
+    # invented, the same kind: a CNN's overflow passes through its own layers
+    r = run("main_np.py", *TINY, "--model", "cnn", "--channels", "2", "3", "--lr", "1e30",
+            "--optimizer", "sgd", "--data-dir", str(tiny))
+    assert r.returncode == 1 and "training diverged" in r.stderr, r.stderr
+    assert "RuntimeWarning" not in r.stderr
 
 
 def test_missing_data_and_no_network(tmp_path):
@@ -280,12 +286,15 @@ def test_a_switch_on_by_default_can_be_switched_off():
 
 
 def test_help_gives_each_flag_the_defaults_a_run_would_use():
-    """--help names every model's and data set's default; a CNN's layer shows the CNN's as its
-    default, not the unused field default the MLP's files record (6 16 channels)."""
+    """--help names every model's and data set's default where it differs from the one that
+    would apply without it; a CNN's layer shows the CNN's as its default, not the unused field
+    default the MLP's files record (6 16 channels)."""
     from training.config import build_parser
     text = " ".join(build_parser("x").format_help().split())
     assert "output channels of each convolution (default: 8 16; fashion-mnist/cnn: 16 32)" \
         in text
-    assert "6 16" not in text
+    assert "6 16" not in text and "cnn: 8 16" not in text
+    assert "fashion-mnist/cnn: 0.002" not in text                 # --lr: the same as MNIST's
+    assert "(default: 0.0; fashion-mnist/cnn: 0.4)" in text       # --dropout: not the same
     assert "--hidden 1024 or --hidden 512 256; --hidden 0: none (an MLP without one is " \
            "softmax regression) (default: 1024; fashion-mnist/mlp: 512 512;" in text

@@ -154,6 +154,11 @@ def test_compare_models_writes_every_model_and_regenerates_its_table(mnist, tmp_
             "--channels", "2", "3", "--out", str(tmp_path / "lc"),
             "--readme", str(readme))
     assert r.returncode == 0, r.stderr
+    # a flag for what a row fixes keeps the row's value, and says so (it was silent)
+    assert "805 parameters; keeps its own hidden 1 (not --hidden 16)\n" in r.stdout
+    assert "keeps its own hidden 512 256 (not --hidden 16), channels 32 64 128 (not " \
+           "--channels 2 3)\n" in r.stdout
+    assert "--- MLP: MLP 784-16-10, 12,730 parameters\n" in r.stdout
     table = pd.read_csv(tmp_path / "lc" / "models.csv")
     assert list(table.name.unique()) == ["softmax regression", "single neuron", "MLP", "CNN",
                                          "AlexNet-like CNN", "MLP, regularised",

@@ -142,6 +142,25 @@ def test_a_single_neuron_that_died_is_said_to_have_died(mnist):
     assert r.returncode == 1, r.stderr
     assert "hidden layer 1 (1 units) gives 0 on every training image (its ReLU units died)" \
         in r.stderr and "lower learning rate" not in r.stderr
+    assert "or --output-init zero: the output layer starts at 0" in r.stderr     # the cure
+
+
+def test_a_dead_neuron_is_told_the_cure_only_where_it_is_not_taken(mnist, tiny, tmp_path):
+    """Invented, the same kind: the README's loss without its --output-init dies too and is told
+    of --output-init zero; a silent MLP whose output layer already started at 0 is not."""
+    r = run("main_np.py", "--hidden", "1", "--loss", "softmax_mse", "--epochs", "1",
+            "--val-size", "50000", "--no-progress")
+    assert r.returncode == 1 and "(its ReLU units died)" in r.stderr, r.stderr
+    assert "--output-init zero" in r.stderr
+    from training import models
+    cfg = Config.for_run("mnist", "mlp", hidden=(16,), output_init="zero")
+    params = models.init_params(cfg)
+    params["b1"][:] = -100                                  # every unit silent from the start
+    weights_file.save_weights(tmp_path / "w.npz", params, cfg.to_dict())
+    r = run("main_np.py", "--load", str(tmp_path / "w.npz"), "--hidden", "16", *TINY[2:],
+            "--output-init", "zero", "--data-dir", str(tiny))
+    assert r.returncode == 1 and "(its ReLU units died)" in r.stderr, r.stderr
+    assert "--output-init" not in r.stderr
 
 
 @pytest.mark.parametrize("model", ["mlp", "cnn"])

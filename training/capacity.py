@@ -71,12 +71,15 @@ def one_number_accuracy(x_train, y_train, x_test, y_test, bins=100, ridge=1e-3,
                          f"{x_test.shape}, y_test {y_test.shape} do not match")
     if not (isinstance(bins, (int, np.integer)) and bins >= 2):
         raise ValueError(f"bins must be an integer >= 2, not {bins!r}")
-    if not (isinstance(learn_epochs, (int, np.integer)) and learn_epochs >= 0):
+    if not (isinstance(learn_epochs, (int, np.integer)) and not isinstance(learn_epochs, bool)
+            and learn_epochs >= 0):
         raise ValueError(f"learn_epochs must be an integer >= 0, not {learn_epochs!r}")
+    if not (np.isfinite(x_train).all() and np.isfinite(x_test).all()):
+        raise ValueError("x_train and x_test must be finite (no NaN or inf)")
     n_classes = int(max(y_train.max(), y_test.max())) + 1
     fisher, ratio = fisher_direction(x_train, y_train, ridge, n_classes)
     codes = {"Fisher": fisher}
-    if learn_epochs:
+    if learn_epochs and np.ptp(x_train @ fisher) > 0:       # no spread: nothing to learn from
         codes["learned"] = learned_direction(x_train, y_train, fisher, n_classes, learn_epochs)
     decoded = {name: histogram(w, x_train, y_train, x_test, y_test, bins, n_classes)
                for name, w in codes.items()}
@@ -122,29 +125,36 @@ def histogram(w, x_train, y_train, x_test, y_test, bins, n_classes):
                 fit=(z, z_test, edges, counts))
 
 
-def learned_direction(x, y, start, n_classes, epochs=40, batch=1000, bumps=24, lr=1e-2, seed=0):
+def learned_direction(x, y, start, n_classes, epochs=40, batch=1000, bumps=24, lr=3e-3, seed=0):
     """x (N, D) float64, y (N,) ints, start (D,) -> w (D,) unit float64: a direction whose one
     number a decoder reads well, learned by Adam (lr, batches of `batch` drawn from `seed`: the
     same w every run) on the softmax cross-entropy of a free decoder of the code:
-        z = (x - mean) . w                          (B,)  w starts as `start` / std(x . start)
+        z = (x - mean) / scale . w                  (B,)  scale: the spread of all of x's
+                                                          entries, so that the pixels' unit
+                                                          (1 or 255) changes nothing; w starts
+                                                          as `start` over the spread along it
         phi_j = exp(-(z - mu_j)^2 / (2 s^2))        (B, J) J = `bumps` Gaussian bumps, centres
                                                            mu_j evenly over [-3, 3], s apart
         logits = phi A + b                          (B, C) A (J, C) and b (C,) start at 0
     a radial-basis network of one input (Broomhead & Lowe 1988): any smooth decoder of z, so
     only w limits it. Its backward, from dlogits = (softmax - onehot) / B:
         dA = phi' dlogits, db = sum_rows dlogits, dphi = dlogits A',
-        dz = sum_j dphi_j phi_j (mu_j - z) / s^2,   dw = (x - mean)' dz."""
+        dz = sum_j dphi_j phi_j (mu_j - z) / s^2,   dw = ((x - mean) / scale)' dz.
+    ValueError if x does not vary along start."""
     mean = x.mean(0)
+    scale = np.sqrt(np.mean((x - mean) ** 2))
+    spread = np.std((x - mean) @ start) / scale if scale > 0 else 0.0
+    if not spread > 0:
+        raise ValueError("x does not vary along the start direction: nothing to learn from")
     centres = np.linspace(-3, 3, bumps)
     s = centres[1] - centres[0]
-    params = {"w": start / np.std((x - mean) @ start), "A": np.zeros((bumps, n_classes)),
-              "b": np.zeros(n_classes)}
+    params = {"w": start / spread, "A": np.zeros((bumps, n_classes)), "b": np.zeros(n_classes)}
     optimizer = Adam(params, lr)
     rng = np.random.default_rng(seed)
     one_hot = np.eye(n_classes)
     for _ in range(epochs):
         for rows in np.array_split(rng.permutation(len(x)), max(1, len(x) // batch)):
-            xb = x[rows] - mean                                               # (B, D)
+            xb = (x[rows] - mean) / scale                                     # (B, D)
             away = xb @ params["w"] - centres[:, None]                        # (J, B): z - mu
             phi = np.exp(-away ** 2 / (2 * s * s))                            # (J, B)
             logits = phi.T @ params["A"] + params["b"]                        # (B, C)

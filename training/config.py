@@ -91,7 +91,8 @@ class Config:
     weight_decay: float = _opt(0.0, "L2 weight decay (decoupled for adamw)",
                                (NOT_NEGATIVE_FINITE,))
     label_smoothing: float = _opt(0.1, "train against targets of 1 - s + s/10 for the true "
-                                       "class and s/10 for the others (0: plain cross-entropy)",
+                                       "class and s/10 for the others, whatever the --loss (0: "
+                                       "the one-hot targets)",
                                   (FRACTION,))
     ema: float = _opt(0.999, "evaluate (and save) an exponential moving average of the weights "
                              "with this decay, e.g. 0.999 (0: the weights themselves)",
@@ -146,8 +147,8 @@ def validate(cfg, given=None, resuming=False):
         value = getattr(cfg, f.name)
         for holds, bound in f.metadata["bounds"]:
             if not holds(value):
-                shown = list(value) if isinstance(value, tuple) else value
-                return f"{f.metadata['subject'] or flag(f.name)} must be {bound}, got {shown}"
+                got = list(value) if isinstance(value, tuple) else value
+                return f"{f.metadata['subject'] or flag(f.name)} must be {bound}, got {got}"
     if resuming:
         return None
     if not cfg.augment and (cfg.distortion != Config.distortion or "distortion" in (given or ())):
@@ -175,18 +176,23 @@ def build_parser(description):
 
 
 def defaults_said(f):
-    """Field f's defaults for --help: its own, then each data set's and model's that differ. A
-    CNN's layer has no MLP default: its first is the CNN's (what the MLP's files record is not
-    a default anyone can use)."""
-    own = (DEFAULTS.get(("*", "cnn"), {}).get(f.name, f.default) if f.name in CNN_ONLY
-           else f.default)
-    return [_shown(own)] + [f"{'/'.join(n for n in key if n != '*')}: {_shown(d[f.name])}"
-                            for key, d in DEFAULTS.items() if f.name in d
-                            and not (f.name in CNN_ONLY and key == ("*", "cnn"))]
+    """Field f's defaults for --help: its own, then each data set's and model's where it differs
+    from the one that would apply without it. A CNN's layer has no MLP default: its first is
+    the CNN's (what the MLP's files record is not a default anyone can use)."""
+    model_default = lambda model: DEFAULTS.get(("*", model), {}).get(f.name, f.default)
+    said = [shown(model_default("cnn") if f.name in CNN_ONLY else f.default)]
+    for (dataset, model), d in DEFAULTS.items():
+        without = model_default(model) if dataset != "*" else \
+            model_default("cnn") if f.name in CNN_ONLY else f.default
+        if f.name in d and d[f.name] != without:
+            said.append(f"{dataset if dataset != '*' else ''}/{model}".strip("/") + ": "
+                        + shown(d[f.name]))
+    return said
 
 
-def _shown(value):
-    return " ".join(map(str, value)) if isinstance(value, tuple) else str(value)
+def shown(value):
+    """A field's value as a command line gives it: "8 16" for a tuple or list."""
+    return " ".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
 
 
 def given_values(args):

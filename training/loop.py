@@ -219,8 +219,11 @@ class Run:
             masks = [twin.asarray(m) for m in dropout_masks(
                 self.model.dropout_widths, len(idx), cfg.dropout, cfg.seed, epoch, in_epoch,
                 cfg.dtype)]
-        loss = float(twin.train_step(self.model, x, self.y_train[twin.asarray(idx)],
-                                     self.optimizer, cfg.label_smoothing, masks))
+        # a step that overflows is caught by its loss below: NumPy's warnings of it would only
+        # print lines of source before the run's one-line error
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            loss = float(twin.train_step(self.model, x, self.y_train[twin.asarray(idx)],
+                                         self.optimizer, cfg.label_smoothing, masks))
         if not math.isfinite(loss):
             raise Diverged(f"the loss became {loss} at step {self.step + 1} (epoch {epoch})")
         if self.average and (self.step + 1) % EMA_EVERY == 0:

@@ -22,6 +22,15 @@ def one_number_bound(dataset):
                                dataset.y_test)["test_accuracy"]
 
 
+def row_keeps(run, given):
+    """What a row fixes that a flag given asked otherwise, in words ("" for nothing): e.g.
+    "; keeps its own batch size 64 (not --batch-size 512)"; model_config keeps the row's."""
+    said = ", ".join(f"{k.replace('_', ' ')} {config.shown(run[k])} (not {config.flag(k)} "
+                     f"{config.shown(v)})" for k, v in given.items()
+                     if k in run and k != "model" and run[k] != v)
+    return f"; keeps its own {said}" if said else ""
+
+
 def model_config(name, run, given, dataset, quick=False):
     """The config of the models table's row `name` on `dataset`: what `run` changes from the
     defaults of its model, and the flags given ({field: value}); one epoch if quick.
