@@ -180,10 +180,10 @@ def defaults_said(f):
     from the one that would apply without it. A CNN's layer has no MLP default: its first is
     the CNN's (what the MLP's files record is not a default anyone can use)."""
     model_default = lambda model: DEFAULTS.get(("*", model), {}).get(f.name, f.default)
-    said = [shown(model_default("cnn") if f.name in CNN_ONLY else f.default)]
+    own = model_default("cnn") if f.name in CNN_ONLY else f.default
+    said = [shown(own)]
     for (dataset, model), d in DEFAULTS.items():
-        without = model_default(model) if dataset != "*" else \
-            model_default("cnn") if f.name in CNN_ONLY else f.default
+        without = model_default(model) if dataset != "*" else own
         if f.name in d and d[f.name] != without:
             said.append(f"{dataset if dataset != '*' else ''}/{model}".strip("/") + ": "
                         + shown(d[f.name]))

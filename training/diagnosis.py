@@ -20,8 +20,8 @@ LEARNT = 0.5             # training accuracy at least this, and twice chance: th
 SAMPLE = 2000            # training images the silent-layer check looks at
 # A last layer started at 0 passes no gradient back until its weights have grown, so a unit
 # cannot be pushed below 0 on every image in the first steps (the single neuron's cure)
-ZERO_OUTPUT = {False: "", True: ", or --output-init zero: the output layer starts at 0 and "
-                                "sends no gradient back until it has grown"}
+ZERO_OUTPUT = (", or --output-init zero: the output layer starts at 0 and sends no gradient "
+               "back until it has grown")
 
 
 def failure(history, dataset, cfg, kept, arch=None):
@@ -47,11 +47,10 @@ def failure(history, dataset, cfg, kept, arch=None):
     silent = cfg.activation == "relu" and silent_layer(kept, dataset.x_train[:SAMPLE], cfg.loss,
                                                        arch)
     if silent:
-        zero = cfg.output_init != "zero"
+        cure = ZERO_OUTPUT if cfg.output_init != "zero" else ""
         return (f"{said}: {silent} gives 0 on every training image (its ReLU units died), so no "
                 f"gradient reaches the layers before it and no learning rate revives them; give "
-                f"it more units or start from other weights (--seed{ZERO_OUTPUT[zero]}); no "
-                f"weights were saved")
+                f"it more units or start from other weights (--seed{cure}); no weights were saved")
     if last["train_acc"] >= max(LEARNT, 2 * chance):
         return (f"{said}, while the training images are learnt ({100 * last['train_acc']:.2f}% "
                 f"right): the {held_out} images or labels do not belong with the training "

@@ -193,10 +193,13 @@ class Run:
                    leave=False, disable=not progress, unit="batch", initial=done,
                    total=len(batches))
         start = time.perf_counter()
-        for idx in bar:
-            self.train_step(idx, epoch)
-            if _stop.is_set():
-                raise KeyboardInterrupt
+        # a step that overflows is caught by its loss (train_step): NumPy's warnings of it would
+        # only print lines of source before the run's one-line error
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for idx in bar:
+                self.train_step(idx, epoch)
+                if _stop.is_set():
+                    raise KeyboardInterrupt
         seconds = time.perf_counter() - start
         return self.record(epoch, seconds, len(batches))
 
@@ -219,11 +222,8 @@ class Run:
             masks = [twin.asarray(m) for m in dropout_masks(
                 self.model.dropout_widths, len(idx), cfg.dropout, cfg.seed, epoch, in_epoch,
                 cfg.dtype)]
-        # a step that overflows is caught by its loss below: NumPy's warnings of it would only
-        # print lines of source before the run's one-line error
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            loss = float(twin.train_step(self.model, x, self.y_train[twin.asarray(idx)],
-                                         self.optimizer, cfg.label_smoothing, masks))
+        loss = float(twin.train_step(self.model, x, self.y_train[twin.asarray(idx)],
+                                     self.optimizer, cfg.label_smoothing, masks))
         if not math.isfinite(loss):
             raise Diverged(f"the loss became {loss} at step {self.step + 1} (epoch {epoch})")
         if self.average and (self.step + 1) % EMA_EVERY == 0:
