@@ -22,7 +22,7 @@ import time
 
 from cli.run import ERRORS, fail
 from training import loop
-from twins.threads import thread_count
+from nets.threads import thread_count
 
 DEFAULT_PORT = 7860
 

@@ -38,7 +38,7 @@ from storage.paths import DOCS, LEARNING_CURVES, README
 from training import models
 from training.config import MODELS, OPTIMIZERS, Config
 from twins import load_twin
-from twins.threads import thread_count
+from nets.threads import thread_count
 
 
 def parse(argv=None):

@@ -29,7 +29,7 @@ from training.config import Config
 from training.loop import evaluate
 from training.schedule import lr_at
 from twins import load_twin
-from twins.threads import thread_count
+from nets.threads import thread_count
 
 BATCH, EPOCH = 256, 60_000
 SUBSET, HELD_OUT = 10_000, slice(50_000, 60_000)

@@ -3,6 +3,7 @@ CNN: batch norm and dropout) over batch sizes, against the ceiling of its matrix
 (im2col's, and the fully connected layers'); and, at the default batch size, where each NumPy
 step's time goes, hand-written layer by layer. Writes bench-cnn.csv, bench-cnn-layers.csv and
 the README between its bench-cnn markers (`python bench.py --model cnn`)."""
+import threading
 import time
 from dataclasses import replace
 
@@ -107,7 +108,10 @@ def layer_times(cfg, batch, repeats, threads):
         def call(*a, **kw):
             start = time.perf_counter()
             out = fn(*a, **kw)
-            calls.append((name, time.perf_counter() - start))
+            # a layer split across the threads (its channels, nets/threads.py): the calling
+            # thread's block stands for all, which run at the same time
+            if threading.current_thread() is threading.main_thread():
+                calls.append((name, time.perf_counter() - start))
             return out
         return call
     masks = step_masks(twin, model, batch)

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from storage.atomic import FileError, check_writable
 from training import config
-from twins.threads import thread_count
+from nets.threads import thread_count
 
 # Hyperparameters that only steer training: meaningless for --eval.
 TRAINING_ONLY = ("epochs", "batch_size", "lr", "schedule", "warmup", "optimizer", "momentum",

@@ -22,12 +22,13 @@ logits (B, classes). Inside, images are (C, H, W, B) (see nets/layers_np.py).
 """
 import numpy as np
 
-from nets.dense_np import Dense, bias, normalise
+from nets.dense_np import Dense, bias, count_batch, normalise
 from nets.layers_np import (ACTIVATIONS, batchnorm_backward,
                             conv2d_backward, conv2d_forward, dropout_backward, dropout_forward,
                             flatten_backward, flatten_forward, maxpool2d_backward,
                             maxpool2d_forward)
 from nets.shapes import bn_names, count_layers, head_part
+from nets.threads import in_threads, row_blocks, stacked
 
 
 class CNN:
@@ -59,7 +60,6 @@ class CNN:
     def forward(self, x, masks=None):
         """x (B, H W) -> logits (B, classes), caches (for backward). masks: dropout masks
         (datasets.catalog.dropout_masks) for the flattened features and each hidden layer."""
-        act_forward, _ = ACTIVATIONS[self.activation]
         masks = masks if self.training and self.dropout else None
         a = np.ascontiguousarray(x.T)             # (H W, B): the batch last
         a = a.reshape(1, *self.arch.image, -1)    # (1, H, W, B): one grey channel, a view
@@ -67,12 +67,15 @@ class CNN:
         for j in range(1, self.n_convs + 1):
             a, conv = conv2d_forward(a, self.params[f"C{j}"], bias(self.params, f"c{j}", f"C{j}"),
                                      self.arch.stride[j - 1], self.arch.padding[j - 1])
-            norm = None
+            # each channel on its own from here to the next convolution: blocks of channels,
+            # one per thread, as torch's kernels use every core
+            blocks = row_blocks(a)
+            outs, stages = zip(*in_threads(self.channels_forward,
+                                           [(j, a[lo:hi], slice(lo, hi)) for lo, hi in blocks]))
+            a = stacked(outs)                     # (c_j, H_j, W_j, B)
             if j in self.norms:
-                a, norm = normalise(self, a, self.norms[j])
-            a, pool = maxpool2d_forward(a, self.arch.pool)
-            a, act = act_forward(a)               # (c_j, H_j, W_j, B)
-            conv_caches.append((conv, norm, pool, act))
+                count_batch(self, self.norms[j])
+            conv_caches.append((conv, blocks, stages))
         a, flat_shape = flatten_forward(a)        # (c_n H_n W_n, B), torch's order, a view
         drop = None
         if masks is not None:
@@ -81,9 +84,19 @@ class CNN:
         logits, head_caches = self.head.forward(a.T, masks)   # the head takes rows: a view
         return logits, (conv_caches, flat_shape, drop, head_caches)
 
+    def channels_forward(self, j, a, part):
+        """Convolution j's output, channels `part`: a (c, H, W, B) -> batch norm -> max-pool ->
+        activation -> (c, H_j, W_j, B), cache."""
+        act_forward, _ = ACTIVATIONS[self.activation]
+        norm = None
+        if j in self.norms:
+            a, norm = normalise(self, a, self.norms[j], part)
+        a, pool = maxpool2d_forward(a, self.arch.pool)
+        a, act = act_forward(a)
+        return a, (norm, pool, act)
+
     def backward(self, dlogits, caches):
         """dlogits (B, classes) -> ({"C1": dC1, "c1": dc1, ..., "W1": dW1, ...}, None)."""
-        _, act_backward = ACTIVATIONS[self.activation]
         conv_caches, flat_shape, drop, head_caches = caches
         grads, da = self.head.backward(dlogits, head_caches, need_dx=True)   # da (B, D)
         da = da.T
@@ -91,15 +104,29 @@ class CNN:
             da = dropout_backward(da, drop)
         da = flatten_backward(da, flat_shape)     # (c_n, H_n, W_n, B)
         for j in range(self.n_convs, 0, -1):
-            conv, norm, pool, act = conv_caches[j - 1]
-            da = maxpool2d_backward(act_backward(da, act), pool)
-            if norm is not None:
+            conv, blocks, stages = conv_caches[j - 1]
+            das, dgammas, dbetas = zip(*in_threads(self.channels_backward, [
+                (da[lo:hi], stage) for (lo, hi), stage in zip(blocks, stages)]))
+            da = stacked(das)                     # (c_j, H, W, B)
+            if j in self.norms:
                 names = self.norms[j]
-                da, grads[names["weight"]], grads[names["bias"]] = batchnorm_backward(da, norm)
+                grads[names["weight"]], grads[names["bias"]] = map(np.concatenate,
+                                                                   (dgammas, dbetas))
             da, grads[f"C{j}"], dc = conv2d_backward(da, conv, need_dx=j > 1)
             if f"c{j}" in self.params:
                 grads[f"c{j}"] = dc
         return grads, None
+
+    def channels_backward(self, da, cache):
+        """channels_forward's backward: da (c, H_j, W_j, B) -> (c, H, W, B), and batch norm's
+        dgamma, dbeta (c,) (None without it)."""
+        _, act_backward = ACTIVATIONS[self.activation]
+        norm, pool, act = cache
+        da = maxpool2d_backward(act_backward(da, act), pool)
+        dgamma = dbeta = None
+        if norm is not None:
+            da, dgamma, dbeta = batchnorm_backward(da, norm)
+        return da, dgamma, dbeta
 
 
 def init_params(arch, channels, kernel, hidden, n_classes, seed=0, dtype="float32"):

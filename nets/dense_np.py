@@ -49,6 +49,7 @@ class Dense:
             if i < self.n_layers:                             # the last layer's are the logits
                 if i in self.norms:
                     a, norm = normalise(self, a, self.norms[i])
+                    count_batch(self, self.norms[i])
                 a, act = act_forward(a)
                 if masks is not None:
                     a, drop = dropout_forward(a, masks[i - 1].T)
@@ -84,15 +85,20 @@ def bias(params, name, weight):
     return np.zeros_like(params[weight], shape=params[weight].shape[:1])
 
 
-def normalise(net, a, names):
-    """Batch norm of a (C, B) or (C, H, W, B) with net's weights and statistics called `names`
-    (see nets.shapes.bn_names), in net's mode; counts the batch as torch does."""
+def normalise(net, a, names, part=slice(None)):
+    """Batch norm of a (C, B) or (C, H, W, B) with the features `part` of net's weights and
+    statistics called `names` (see nets.shapes.bn_names), in net's mode; the statistics move in
+    place. The caller counts the batch once (count_batch), whatever parts it normalises."""
     p, b = net.params, net.buffers
-    out = batchnorm_forward(a, p[names["weight"]], p[names["bias"]], b[names["running_mean"]],
-                            b[names["running_var"]], net.training)
+    return batchnorm_forward(a, p[names["weight"]][part], p[names["bias"]][part],
+                             b[names["running_mean"]][part], b[names["running_var"]][part],
+                             net.training)
+
+
+def count_batch(net, names):
+    """One more batch for batch norm `names` in training, as torch counts them."""
     if net.training:
-        b[names["num_batches_tracked"]] += 1
-    return out
+        net.buffers[names["num_batches_tracked"]] += 1
 
 
 def with_batch_norm(params, dtype="float32"):

@@ -14,12 +14,15 @@ free. With the batch last, every slice over rows and columns (pooling, the convo
 gradient) moves whole runs of B contiguous numbers: 2-3x faster than torch's NCHW order
 (B, C, H, W), or (C, B, H, W), whose runs are one row of a small image.
 
-Every array function comes from the array's own module, so CuPy arrays run on the GPU.
+Every array function comes from the array's own module, so CuPy arrays run on the GPU. The
+convolution's two big copies (im2col's columns, the input gradient's adds) are split across the
+threads (nets/threads.py), as NumPy copies and adds on one core where torch's kernels use all.
 """
 import sys
 
 from mlp_np import relu_backward, relu_forward
 from nets.shapes import conv_output
+from nets.threads import by_row_blocks
 
 
 def array_module(a):
@@ -56,7 +59,9 @@ def conv2d_forward(x, K, b, stride=1, padding=0):
         x = xp.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
     w = windows(x, k, stride)                             # (C_in, k, k, H', W', B), a view
     _, _, _, Ho, Wo, B = w.shape
-    cols = w.reshape(C_in * k * k, Ho * Wo * B)           # (C_in k k, H' W' B), the one copy
+    cols = xp.empty(w.shape, x.dtype)                     # the one copy, by blocks of rows y:
+    by_row_blocks(xp.copyto, cols.transpose(3, 0, 1, 2, 4, 5), w.transpose(3, 0, 1, 2, 4, 5))
+    cols = cols.reshape(C_in * k * k, Ho * Wo * B)        # (C_in k k, H' W' B)
     # K in column-major order: OpenBLAS's product with a few rows is up to 1.7x faster so
     # (docs/cnn.md); the same product, at most rounded otherwise.
     out = xp.asfortranarray(K.reshape(C_out, -1)) @ cols  # (C_out, H' W' B)
@@ -68,11 +73,12 @@ def conv2d_backward(dout, cache, need_dx=True):
     """dout (C_out, H', W', B) -> dx (C_in, H, W, B) or None, dK (C_out, C_in, k, k),
     db (C_out,).
 
-    dK is a matrix product. The columns' gradient is one product per kernel offset (i, j),
-    K[:, :, i, j]^T @ dout, each added at once to the strided slice of pixels that offset
-    touched (k^2 adds of a (C_in, H', W', B) block), which is where overlapping windows add
-    up: the whole (C_in k k, H' W' B) gradient, written out and read back, took 25% longer.
-    need_dx=False skips it for the first layer."""
+    dK is a matrix product. The columns' gradient is one product per row i of the kernel,
+    K[:, :, i, :]^T @ dout, whose k blocks (one per column j) are each added at once to the
+    strided slice of pixels that offset (i, j) touched (k^2 adds of a (C_in, H', W', B) block),
+    which is where overlapping windows add up. The whole (C_in k k, H' W' B) gradient at once,
+    written out and read back, took 25% longer; a product per offset (i, j), of k times fewer
+    rows, 35% longer (docs/cnn.md). need_dx=False skips it for the first layer."""
     cols, K, padded_shape, stride, padding = cache
     xp = array_module(dout)
     C_out, C_in, k, _ = K.shape
@@ -82,14 +88,15 @@ def conv2d_backward(dout, cache, need_dx=True):
     db = d.sum(axis=1)                                    # the product is OpenBLAS's faster
     if not need_dx:
         return None, dK, db
-    K_at = xp.ascontiguousarray(K.transpose(2, 3, 1, 0))  # (k, k, C_in, C_out)
+    K_rows = xp.ascontiguousarray(K.transpose(2, 3, 1, 0)).reshape(k, k * C_in, C_out)
     dx = xp.zeros(padded_shape, dout.dtype)               # (C_in, H + 2p, W + 2p, B)
-    dcols_ij = xp.empty((C_in, Ho * Wo * B), dout.dtype)  # the columns' gradient at one offset
+    dcols_i = xp.empty((k * C_in, Ho * Wo * B), dout.dtype)   # the columns' gradient, row i
     for i in range(k):
-        for j in range(k):
-            xp.matmul(K_at[i, j], d, out=dcols_ij)        # (C_in, H' W' B)
-            dx[:, i:i + stride * Ho:stride, j:j + stride * Wo:stride] += \
-                dcols_ij.reshape(C_in, Ho, Wo, B)
+        xp.matmul(K_rows[i], d, out=dcols_i)              # (k C_in, H' W' B)
+        def add(dx, dcols):                               # dx, dcols: a block of channels
+            for j in range(k):
+                dx[:, i:i + stride * Ho:stride, j:j + stride * Wo:stride] += dcols[:, j]
+        by_row_blocks(add, dx, dcols_i.reshape(k, C_in, Ho, Wo, B).transpose(1, 0, 2, 3, 4))
     if padding:
         dx = dx[:, padding:-padding, padding:-padding]
     return dx, dK, db

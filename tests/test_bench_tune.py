@@ -87,7 +87,7 @@ def test_the_layer_breakdown_keeps_the_grids_threads():
     one thread: 80 and 72 ms a regularised step where 54 and 38 ms was true). And with 1 asked,
     1: it follows the count, whatever it is."""
     from threadpoolctl import threadpool_info
-    from twins import threads
+    from nets import threads
     cfg = Config.for_run("mnist", "cnn", channels=(2, 3), hidden=(8,))
     blas = lambda: {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
     for n in (2, 1):

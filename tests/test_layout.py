@@ -22,7 +22,7 @@ LAYERS = [
 ]
 # The NumPy side: what main_np.py runs on. None of it may need torch.
 NUMPY_SIDE = ["mlp_np", "nets.shapes", "nets.layers_np", "nets.losses_np", "nets.dense_np", "nets.cnn_np", "twins",
-              "twins.base", "twins.threads",
+              "twins.base", "nets.threads",
               "twins.optim_np", "twins.numpy_twin", "datasets.base", "datasets.catalog",
               "datasets.idx", "datasets.kaggle", "datasets.lines", "datasets.picture",
               "datasets.read", "datasets.paper", "datasets.ink", "datasets.augment",

@@ -9,10 +9,11 @@ import mlp_np
 from conftest import rel_err
 from datasets import catalog
 from helpers import NP, TORCH
+from nets import threads as pool
 from training import loop
 from training.config import Config
 from training.schedule import EMA_EVERY, ema_decay_at
-from twins import optim_np, threads as pool
+from twins import optim_np
 
 OPTIMIZERS = [("sgd", 0.0), ("momentum", 0.0), ("momentum", 1e-2), ("adam", 0.0),
               ("adam", 1e-2), ("adamw", 1e-2)]

@@ -18,7 +18,7 @@ def load_twin(name, device, threads):
     which once set a benchmark's later steps, both twins', to one thread unasked."""
     from threadpoolctl import threadpool_limits
     if name == "numpy":
-        from twins import threads as pool
+        from nets import threads as pool
         from twins.numpy_twin import NumpyTwin
         pool.set_num_threads(threads)
         threadpool_limits(threads)

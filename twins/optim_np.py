@@ -1,10 +1,10 @@
 """The optimizers and the weight average of the NumPy twin, by hand: torch.optim's exact
 update rules, in place on the network's params, each elementwise update split into row blocks
-across threads (twins/threads.py).
+across threads (nets/threads.py).
 """
 import numpy as np
 
-from twins.threads import by_row_blocks
+from nets.threads import by_row_blocks
 
 
 def to_like(a, like):
