@@ -28,7 +28,7 @@ from nets.layers_np import (ACTIVATIONS, batchnorm_backward,
                             flatten_backward, flatten_forward, maxpool2d_backward,
                             maxpool2d_forward)
 from nets.shapes import bn_names, count_layers, head_part
-from nets.threads import in_threads, row_blocks, stacked
+from nets.threads import LAYER_MIN_SIZE, in_threads, row_blocks, stacked
 
 
 class CNN:
@@ -69,7 +69,7 @@ class CNN:
                                      self.arch.stride[j - 1], self.arch.padding[j - 1])
             # each channel on its own from here to the next convolution: blocks of channels,
             # one per thread, as torch's kernels use every core
-            blocks = row_blocks(a)
+            blocks = row_blocks(a, LAYER_MIN_SIZE)
             outs, stages = zip(*in_threads(self.channels_forward,
                                            [(j, a[lo:hi], slice(lo, hi)) for lo, hi in blocks]))
             a = stacked(outs)                     # (c_j, H_j, W_j, B)

@@ -22,7 +22,7 @@ import sys
 
 from mlp_np import relu_backward, relu_forward
 from nets.shapes import conv_output
-from nets.threads import by_row_blocks
+from nets.threads import LAYER_MIN_SIZE, by_row_blocks
 
 
 def array_module(a):
@@ -60,7 +60,8 @@ def conv2d_forward(x, K, b, stride=1, padding=0):
     w = windows(x, k, stride)                             # (C_in, k, k, H', W', B), a view
     _, _, _, Ho, Wo, B = w.shape
     cols = xp.empty(w.shape, x.dtype)                     # the one copy, by blocks of rows y:
-    by_row_blocks(xp.copyto, cols.transpose(3, 0, 1, 2, 4, 5), w.transpose(3, 0, 1, 2, 4, 5))
+    by_row_blocks(xp.copyto, cols.transpose(3, 0, 1, 2, 4, 5), w.transpose(3, 0, 1, 2, 4, 5),
+                  min_size=LAYER_MIN_SIZE)
     cols = cols.reshape(C_in * k * k, Ho * Wo * B)        # (C_in k k, H' W' B)
     # K in column-major order: OpenBLAS's product with a few rows is up to 1.7x faster so
     # (docs/cnn.md); the same product, at most rounded otherwise.
@@ -96,7 +97,8 @@ def conv2d_backward(dout, cache, need_dx=True):
         def add(dx, dcols):                               # dx, dcols: a block of channels
             for j in range(k):
                 dx[:, i:i + stride * Ho:stride, j:j + stride * Wo:stride] += dcols[:, j]
-        by_row_blocks(add, dx, dcols_i.reshape(k, C_in, Ho, Wo, B).transpose(1, 0, 2, 3, 4))
+        by_row_blocks(add, dx, dcols_i.reshape(k, C_in, Ho, Wo, B).transpose(1, 0, 2, 3, 4),
+                      min_size=LAYER_MIN_SIZE)
     if padding:
         dx = dx[:, padding:-padding, padding:-padding]
     return dx, dK, db

@@ -16,6 +16,10 @@ import numpy as np
 _pool, _threads = None, 1
 MAX_PER_CORE = 4   # more only slows a run; 100,000 threads exhausted the machine's processes
 PARALLEL_MIN_SIZE = 1 << 16        # smaller arrays: the threads would cost more than they save
+# A layer's work hands over between threads several times a call (the CNN's per-channel layers,
+# a few Python lines each): split from 4x larger arrays only. The regularised CNN's step at batch
+# 32 took 8.2 ms split from 2^16 numbers, 7.4 ms from 2^18, 7.3 ms unsplit (docs/cnn.md).
+LAYER_MIN_SIZE = 1 << 18
 
 
 def set_num_threads(n):
@@ -27,17 +31,18 @@ def set_num_threads(n):
         _pool, _threads = (ThreadPoolExecutor(n - 1) if n > 1 else None), n
 
 
-def by_row_blocks(update, *arrays):
+def by_row_blocks(update, *arrays, min_size=PARALLEL_MIN_SIZE):
     """update(*arrays), split into row blocks across the threads (NumPy arrays only; others,
-    and small arrays, in one call)."""
-    in_threads(update, [[a[lo:hi] for a in arrays] for lo, hi in row_blocks(arrays[0])])
+    and arrays of fewer than min_size numbers, in one call)."""
+    in_threads(update, [[a[lo:hi] for a in arrays]
+                        for lo, hi in row_blocks(arrays[0], min_size)])
 
 
-def row_blocks(a):
+def row_blocks(a, min_size=PARALLEL_MIN_SIZE):
     """[(lo, hi)]: a's first axis in one block per thread, or one block for all of it where a
-    is small or not a NumPy array (a CuPy array computes on the GPU)."""
+    has fewer than min_size numbers or is not a NumPy array (a CuPy array computes on the GPU)."""
     rows = a.shape[0]
-    if _pool is None or a.size < PARALLEL_MIN_SIZE or not isinstance(a, np.ndarray) or rows < 2:
+    if _pool is None or a.size < min_size or not isinstance(a, np.ndarray) or rows < 2:
         return [(0, rows)]
     edges = np.linspace(0, rows, min(_threads, rows) + 1).astype(int)
     return list(zip(edges[:-1].tolist(), edges[1:].tolist()))

@@ -195,35 +195,44 @@ def test_compare_models_writes_every_model_and_regenerates_its_table(mnist, tmp_
     assert again.one_number_bound.notna().sum() == 2              # the single neuron's rows
 
 
-@pytest.mark.parametrize("arch,channels,kernel,batch_norm", [
-    (LENET, (6, 12), 5, True), (LENET, (7, 5), 5, False), (ODD, (5, 9), 3, True)])
-def test_the_work_split_across_threads_changes_no_number(arch, channels, kernel, batch_norm):
+@pytest.mark.parametrize("arch,channels,kernel,batch_norm,batch,copies", [
+    (LENET, (12, 12), 5, True, 200, {"copyto", "add"}),
+    (LENET, (7, 5), 5, False, 200, {"copyto", "add"}),
+    (ODD, (12, 9), 3, True, 256, {"copyto"})])            # conv 2's input gradient: small
+def test_the_work_split_across_threads_changes_no_number(arch, channels, kernel, batch_norm,
+                                                         batch, copies, monkeypatch):
     """The CNN's per-channel layers, im2col's copy and the input gradient's adds run in blocks
     across threads (nets/threads.py): the same logits, gradients and batch statistics, to the
-    bit, as on one thread; blocks of unequal size (7 and 5 channels over 3 threads) included."""
+    bit, as on one thread; blocks of unequal size (7 and 12 channels over 3 threads) included."""
     from nets import threads
     from nets.dense_np import with_batch_norm
     params = cnn_np.init_params(arch, channels, kernel, (16,), 10, seed=6, dtype="float64")
     params = with_batch_norm(params, "float64") if batch_norm else params
     rng = np.random.default_rng(7)
-    x = rng.random((96, int(np.prod(arch.image))))
+    x = rng.random((batch, int(np.prod(arch.image))))
     x[:, :60] = 0                                         # pooling ties
-    y = rng.integers(0, 10, 96)
+    y = rng.integers(0, 10, batch)
+    split, in_threads = [], threads.in_threads            # the layers' splits, by work
+    monkeypatch.setattr(threads, "in_threads", lambda work, calls: split.append(
+        (work.__name__, len(calls))) or in_threads(work, calls))
     runs = []
     try:
         for n in (1, 3):
             threads.set_num_threads(n)
             model = NP.build(params, arch=arch)
-            blocks = threads.row_blocks(np.empty((channels[0], *arch.image, 96)))
+            model.training = True
+            logits, caches = model.forward(NP.asarray(x))
             loss, grads = NP.loss_and_grads(model, x, y, smoothing=0.1)
-            runs.append((blocks, loss, grads, {k: v.copy() for k, v in model.buffers.items()}))
+            runs.append((len(caches[0][0][1]), logits, loss, grads,
+                         {k: v.copy() for k, v in model.buffers.items()}))
     finally:
         threads.set_num_threads(1)
-    (one_block, *single), (split, *threaded) = runs
-    assert len(one_block) == 1 and len(split) == 3        # the threaded run did split
-    assert single[0] == threaded[0]
-    for before, after in zip(single[1:], threaded[1:]):
+    (one_block, *single), (blocks, *threaded) = runs
+    assert one_block == 1 and blocks == 3                 # conv 1's channels split on 3 threads
+    assert {name for name, n in split if n == 3} == copies    # im2col's, the input gradient's
+    assert np.array_equal(single[0], threaded[0]) and single[1] == threaded[1]
+    for before, after in zip(single[2:], threaded[2:]):
         assert before.keys() == after.keys()
         assert all(np.array_equal(before[k], after[k]) for k in before), before.keys()
     if batch_norm:
-        assert single[2]["cbn1_num_batches_tracked"] == 1  # counted once, not once a block
+        assert single[3]["cbn1_num_batches_tracked"] == 2  # counted once a batch, not a block
