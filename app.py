@@ -21,8 +21,8 @@ import sys
 import time
 
 from cli.run import ERRORS, fail
-from training import loop
 from nets.threads import thread_count
+from training import loop
 
 DEFAULT_PORT = 7860
 

@@ -33,12 +33,12 @@ from pathlib import Path
 
 from benchmarks import cnn_step, kaggle_csv, mlp_step
 from cli.run import ERRORS, fail
+from nets.threads import thread_count
 from storage.atomic import FileError, check_markers, check_writable
 from storage.paths import DOCS, LEARNING_CURVES, README
 from training import models
 from training.config import MODELS, OPTIMIZERS, Config
 from twins import load_twin
-from nets.threads import thread_count
 
 
 def parse(argv=None):

@@ -23,13 +23,13 @@ import numpy as np
 from benchmarks.timing import median_seconds
 from datasets import augment as aug
 from datasets.catalog import batch_order, load
+from nets.threads import thread_count
 from report.figures import pyplot, save_figure
 from training import models
 from training.config import Config
 from training.loop import evaluate
 from training.schedule import lr_at
 from twins import load_twin
-from nets.threads import thread_count
 
 BATCH, EPOCH = 256, 60_000
 SUBSET, HELD_OUT = 10_000, slice(50_000, 60_000)

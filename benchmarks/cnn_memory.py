@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from nets.threads import thread_count
 from report.machine import machine_line
 from storage.atomic import FileError, check_markers, check_writable, replace_between, write_text
 from storage.paths import DOCS, LEARNING_CURVES, ROOT
-from nets.threads import thread_count
 
 START, END = "<!-- bench-cnn-memory:start -->", "<!-- bench-cnn-memory:end -->"
 COMMANDS = {"numpy": "main_np.py", "torch": "main_torch.py"}

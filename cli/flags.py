@@ -8,9 +8,9 @@ against the data and files before any training or memory estimate.
 import os
 from dataclasses import replace
 
+from nets.threads import thread_count
 from storage.atomic import FileError, check_writable
 from training import config
-from nets.threads import thread_count
 
 # Hyperparameters that only steer training: meaningless for --eval.
 TRAINING_ONLY = ("epochs", "batch_size", "lr", "schedule", "warmup", "optimizer", "momentum",
