@@ -289,10 +289,15 @@ def test_help_gives_each_flag_the_defaults_a_run_would_use():
     """--help names every model's and data set's default where it differs from the one that
     would apply without it; a CNN's layer shows the CNN's as its default, not the unused field
     default the MLP's files record (6 16 channels)."""
-    from training.config import build_parser
+    from training.config import Config, build_parser
     text = " ".join(build_parser("x").format_help().split())
-    assert "output channels of each convolution (default: 8 16; fashion-mnist/cnn: 16 32)" \
-        in text
+    said = lambda values: " ".join(map(str, values))
+    mnist, fashion = Config.for_run("mnist", "cnn"), Config.for_run("fashion-mnist", "cnn")
+    assert said(mnist.channels) != said(fashion.channels)   # else the next line tests nothing
+    assert f"output channels of each convolution (default: {said(mnist.channels)}; " \
+           f"fashion-mnist/cnn: {said(fashion.channels)})" in text
+    assert f"(k x k) of every convolution (default: {mnist.kernel}; fashion-mnist/cnn: " \
+           f"{fashion.kernel})" in text
     assert "6 16" not in text and "cnn: 8 16" not in text
     assert "fashion-mnist/cnn: 0.002" not in text                 # --lr: the same as MNIST's
     assert "(default: 0.0; fashion-mnist/cnn: 0.4)" in text       # --dropout: not the same
