@@ -163,10 +163,12 @@ def test_a_dead_neuron_is_told_the_cure_only_where_it_is_not_taken(mnist, tiny, 
     assert "--output-init" not in r.stderr
 
 
-@pytest.mark.parametrize("model", ["mlp", "cnn"])
-def test_a_network_started_silent_is_said_to_have_died(tiny, tmp_path, model):
+@pytest.mark.parametrize("model,script", [("mlp", "main_torch.py"), ("cnn", "main_torch.py"),
+                                          ("cnn", "main_np.py")])
+def test_a_network_started_silent_is_said_to_have_died(tiny, tmp_path, model, script):
     """Invented, the same kind: weights whose first layer's biases are -100, so that every unit
-    (or channel) is silent from the first step; training cannot revive them."""
+    (or channel) is silent from the first step; training cannot revive them. main_np.py runs
+    the check with the NumPy twin's threads, which split the CNN's channels into blocks."""
     shape = ["--channels", "3", "4", "--hidden", "8"] if model == "cnn" else ["--hidden", "16"]
     cfg = Config.for_run("mnist", model, **({"channels": (3, 4), "hidden": (8,)}
                                             if model == "cnn" else {"hidden": (16,)}))
@@ -174,7 +176,7 @@ def test_a_network_started_silent_is_said_to_have_died(tiny, tmp_path, model):
     params = models.init_params(cfg)
     params["c1" if model == "cnn" else "b1"][:] = -100
     weights_file.save_weights(tmp_path / "w.npz", params, cfg.to_dict())
-    r = run("main_torch.py", "--load", str(tmp_path / "w.npz"), "--model", model, *shape,
+    r = run(script, "--load", str(tmp_path / "w.npz"), "--model", model, *shape,
             *TINY[2:], "--data-dir", str(tiny))
     assert r.returncode == 1, r.stderr
     silent = "convolution 1 (3 channels)" if model == "cnn" else "hidden layer 1 (16 units)"

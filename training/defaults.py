@@ -173,7 +173,7 @@ FASHION_CNN_CANDIDATES = [
     # of 32-64 (2.4x)
     dict(CNN_REGULARISED, augment=False, channels=(16, 32, 64), kernel=3, padding=(1,),
          stride=(1,), hidden=(256,), dropout=0.4, epochs=30),
-    dict(CNN_REGULARISED, augment=False, channels=(32, 64), kernel=3, padding=(1,),
+    dict(CNN_REGULARISED, augment=False, channels=(32, 64), kernel=3, padding=(1, 1),
          hidden=(256,), dropout=0.4, epochs=30),
 ]
 DEFAULTS["fashion-mnist", "cnn"] = FASHION_CNN_CANDIDATES[11]   # tune.py's choice

@@ -63,11 +63,12 @@ def silent_layer(params, x, loss="ce", arch=None):
     network of params whose every ReLU output is 0 on every image of x (N, D), or None."""
     model = NumpyTwin().build(params, loss, arch)
     _, caches = model.forward(x.astype(params["W1"].dtype))
-    if arch is not None:                          # (conv, norm, pool, relu) per convolution
+    if arch is not None:           # per convolution: (conv, channel blocks, a cache per block)
         conv_caches, _, _, caches = caches
-        for j, (*_, relu) in enumerate(conv_caches, start=1):
-            if not relu.any():
-                return f"convolution {j} ({relu.shape[0]} channels)"
+        for j, (_, _, blocks) in enumerate(conv_caches, start=1):
+            relus = [relu for *_, relu in blocks]             # (norm, pool, relu) per block
+            if not any(relu.any() for relu in relus):
+                return f"convolution {j} ({sum(len(relu) for relu in relus)} channels)"
     for i, cache in enumerate(caches, start=1):   # (linear, relu), or (linear, norm, relu, drop)
         relu = cache[1] if len(cache) == 2 else cache[2]
         if relu is not None and not relu.any():
