@@ -128,6 +128,16 @@ class CNN:
             da, dgamma, dbeta = batchnorm_backward(da, norm)
         return da, dgamma, dbeta
 
+    def hidden_outputs(self, caches):
+        """As nets.dense_np.Dense.hidden_outputs, the convolutions first: ("convolution j
+        (c_j channels)", [what the activation kept, (c, H_j, W_j, B), per block of channels])."""
+        conv_caches, _, _, head_caches = caches
+        convs = []
+        for j, (_, _, stages) in enumerate(conv_caches, start=1):
+            acts = [act for *_, act in stages]                # (norm, pool, act) per block
+            convs.append((f"convolution {j} ({sum(len(act) for act in acts)} channels)", acts))
+        return convs + self.head.hidden_outputs(head_caches)
+
 
 def init_params(arch, channels, kernel, hidden, n_classes, seed=0, dtype="float32"):
     """He initialisation, fan_in = in_channels k k for a kernel and n_in for a linear layer;

@@ -77,6 +77,13 @@ class Dense:
                 grads[f"b{i}"] = db
         return grads, (dout.T if need_dx else None)
 
+    def hidden_outputs(self, caches):
+        """From forward's caches: [("hidden layer i (n units)", [what layer i's activation
+        kept])] per hidden layer; for ReLU that is its output (n_i, B), 0 where the unit is
+        silent. For the checks that look inside a trained network (training/diagnosis.py)."""
+        return [(f"hidden layer {i} ({act.shape[0]} units)", [act])
+                for i, (_, _, act, _) in enumerate(caches[:-1], start=1)]
+
 
 def bias(params, name, weight):
     """params[name], or zeros where the layer has no bias (batch norm follows it)."""

@@ -12,7 +12,9 @@ order, each from what the run itself shows, so that the advice fits the fault.
 """
 import numpy as np
 
-from twins.numpy_twin import NumpyTwin
+from nets.cnn_np import CNN
+from nets.dense_np import Dense
+from nets.shapes import split_buffers
 
 SPIKE = 3.0              # a step loss this many times the first step's: the loss blew up
 CHANCE_MARGIN = 0.02     # held-out accuracy within this of the majority class's share: chance
@@ -60,17 +62,11 @@ def failure(history, dataset, cfg, kept, arch=None):
 
 def silent_layer(params, x, loss="ce", arch=None):
     """'hidden layer k (n units)' or 'convolution j (c channels)' for the first layer of the
-    network of params whose every ReLU output is 0 on every image of x (N, D), or None."""
-    model = NumpyTwin().build(params, loss, arch)
+    ReLU network of params whose every output is 0 on every image of x (N, D), or None."""
+    own, buffers = split_buffers(params)
+    model = (CNN(own, arch, loss, buffers) if arch is not None else Dense(own, buffers, loss))
     _, caches = model.forward(x.astype(params["W1"].dtype))
-    if arch is not None:           # per convolution: (conv, channel blocks, a cache per block)
-        conv_caches, _, _, caches = caches
-        for j, (_, _, blocks) in enumerate(conv_caches, start=1):
-            relus = [relu for *_, relu in blocks]             # (norm, pool, relu) per block
-            if not any(relu.any() for relu in relus):
-                return f"convolution {j} ({sum(len(relu) for relu in relus)} channels)"
-    for i, cache in enumerate(caches, start=1):   # (linear, relu), or (linear, norm, relu, drop)
-        relu = cache[1] if len(cache) == 2 else cache[2]
-        if relu is not None and not relu.any():
-            return f"hidden layer {i} ({relu.shape[0]} units)"
+    for name, outputs in model.hidden_outputs(caches):
+        if not any(a.any() for a in outputs):
+            return name
     return None
