@@ -237,11 +237,12 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, training, momen
     else:
         centred, var = x2 - running_mean[:, None], running_var
     inv_std = 1 / xp.sqrt(var + eps)                          # (C,)
-    xhat = centred
-    xhat *= inv_std[:, None]                                  # (C, N), in place: no new array
-    out = xhat * gamma[:, None]                               # (C, N)
+    # out = gamma xhat + beta with xhat = centred inv_std, as centred (gamma inv_std) + beta:
+    # xhat is never written out: one pass over the batch fewer (docs/cnn.md); the
+    # backward pass takes it from centred and inv_std
+    out = centred * (gamma * inv_std)[:, None]                # (C, N)
     out += beta[:, None]
-    return out.reshape(x.shape), (xhat, gamma, inv_std, training)
+    return out.reshape(x.shape), (centred, gamma, inv_std, training)
 
 
 def batchnorm_backward(dout, cache):
@@ -252,16 +253,16 @@ def batchnorm_backward(dout, cache):
     (sums over the feature's N values); evaluation: dx = dout gamma / sqrt(running_var + eps).
     Computed as dx = a dout - (a / N) (sum(dout) + xhat sum(dout xhat)), a = gamma / sqrt(var
     + eps) per feature: three passes over the batch where the formula as written takes five."""
-    xhat, gamma, inv_std, training = cache                    # xhat (C, N)
+    centred, gamma, inv_std, training = cache                 # centred (C, N): x - mean
     xp = array_module(dout)
-    d2 = dout.reshape(xhat.shape)                             # (C, N)
+    d2 = dout.reshape(centred.shape)                          # (C, N)
     dbeta = d2.sum(axis=1)                                    # (C,)
-    dgamma = xp.einsum("cn,cn->c", d2, xhat)                  # (C,)
+    dgamma = xp.einsum("cn,cn->c", d2, centred) * inv_std     # (C,): sum(dout xhat)
     a = gamma * inv_std                                       # (C,)
     dx = d2 * a[:, None]                                      # (C, N)
     if training:
         n = d2.shape[1]
-        correction = xhat * (-a * dgamma / n)[:, None]        # (C, N)
+        correction = centred * (-a * dgamma * inv_std / n)[:, None]   # xhat (-a dgamma / N)
         correction += (-a * dbeta / n)[:, None]
         dx += correction
     return dx.reshape(dout.shape), dgamma, dbeta
