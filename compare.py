@@ -2,10 +2,9 @@
 
 For each seed, the NumPy twin and the PyTorch twin start from the same initial weights
 (training.models.init_params) and see the same batches in the same order
-(datasets.catalog.batch_order); both are
-scored on the data set's test set (Kaggle's: the held-out tenth of train.csv) after every
-epoch. A short float64 run of both twins shows how closely they track when rounding is no
-longer the limit.
+(datasets.catalog.batch_order); both are scored on the data set's test set (Kaggle's: the
+held-out tenth of train.csv) after every epoch. A short float64 run of both twins shows how
+closely they track when rounding is no longer the limit.
 
 Writes to --out (default learning_curves/ for MNIST, learning_curves/<data set>/ for another,
 a cnn/ folder inside it for --model cnn):
@@ -25,7 +24,9 @@ so that re-running one data set never erases another's numbers.
     python compare.py --quick         # seconds: a subset, one epoch, into a temporary folder
     python compare.py --models        # every model (softmax regression, the single neuron, the
                                       # MLP, the CNNs, the regularised ones): models.csv and the
-                                      # README's models table; --models KEY ...: those rows
+                                      # README's models table; --models KEY ...: those rows (the
+                                      # neuron's: and its NumPy twin from nudged starts,
+                                      # training/sensitivity.py)
 """
 import cli.process  # noqa: F401  first: how OpenBLAS's threads idle, set before NumPy loads
 
@@ -51,7 +52,7 @@ from storage.paths import README, results_folder, results_root
 from training import config, loop, models
 from training.defaults import MODEL_PICTURES, MODEL_RUNS
 from training.lockstep import CONFIG_COLUMNS, parity_run, run_seeds
-from training.model_rows import in_order, model_config, one_number_bound, row_keeps
+from training.model_rows import in_order, measures, model_config, row_keeps
 from twins import load_twin
 from twins.base import TwinError
 from twins.numpy_twin import cupy_or_error
@@ -227,8 +228,8 @@ def compare_models(args, dataset, devices):
               + row_keeps(MODEL_RUNS[key][1], args.given), flush=True)
         model_rows, _, curves = run_seeds(cfg, dataset, devices, args.threads, args.seeds,
                                           not args.no_progress)
-        bound = one_number_bound(dataset) if cfg.hidden == (1,) else float("nan")
-        rows = pd.DataFrame([dict(r, name=name, parameters=n_params, one_number_bound=bound,
+        beside = measures(key, cfg, dataset, model_rows, args.threads)   # the bound, ...
+        rows = pd.DataFrame([dict(r, name=name, parameters=n_params, **beside[r["seed"]],
                                   network=models.describe(cfg), machine=machine(args))
                              for r in model_rows])
         table = rows if table is None else in_order(pd.concat([table[table.name != name],

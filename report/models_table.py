@@ -57,7 +57,7 @@ def row_targets(name, r):
         said.append((f"test accuracy ≥ {100 * t['accuracy']:.2f}%",
                      f"{100 * r.test_acc.min():.2f}%", r.test_acc.min() >= t["accuracy"]))
     if "gap" in t:
-        said.append((f"twins within {t['gap']:.2f} points", f"{gap.max():.2f}",
+        said.append((f"twins within {t['gap']:.2f} points", f"{gap.max():.2f}{spread_of(r)}",
                      gap.max() <= t["gap"] + 1e-9))
     if "seconds" in t:
         said.append((f"a seed's training < {t['seconds'] // 60} minutes per twin",
@@ -67,6 +67,14 @@ def row_targets(name, r):
                      ratio.median() <= t["time_ratio"]))
     return f"- {name}: " + "; ".join(f"{what}: {got}, {verdict(ok)}" for what, got, ok in said) \
         + "."
+
+
+def spread_of(r):
+    """' (the NumPy twin against itself ...: X)' where the rows hold its spread over starts one
+    float32 step apart (training/sensitivity.py), the largest over seeds; '' otherwise."""
+    spread = r["self_spread"].max() if "self_spread" in r else float("nan")
+    return "" if pd.isna(spread) else (f" (the NumPy twin against itself, started one float32 "
+                                       f"step away: up to {spread:.2f})")
 
 
 def bound_of(row):

@@ -193,6 +193,11 @@ def test_compare_models_writes_every_model_and_regenerates_its_table(mnist, tmp_
     kept = [t[t.name != "single neuron"].reset_index(drop=True) for t in (again, table)]
     assert kept[0].equals(kept[1])
     assert again.one_number_bound.notna().sum() == 2              # the single neuron's rows
+    # and its NumPy twin from nudged starts (training/sensitivity.py), said beside its gap
+    spread = again.groupby("name").self_spread.max()
+    assert spread.notna().sum() == 1 and spread["single neuron"] >= 0
+    assert f"against itself, started one float32 step away: up to " \
+           f"{spread['single neuron']:.2f})" in readme.read_text()
 
 
 @pytest.mark.parametrize("arch,channels,kernel,batch_norm,batch,copies", [

@@ -114,7 +114,13 @@ NEURON_CANDIDATES = [
         dict(optimizer="momentum", lr=1.0),
         # round 4: smaller batches and larger steps, where round 3's batch 64 led
         dict(lr=3e-2, batch_size=64), dict(lr=1e-2, batch_size=32), dict(lr=3e-2, batch_size=32),
-        dict(lr=1e-2, batch_size=64, epochs=20))),
+        dict(lr=1e-2, batch_size=64, epochs=20),
+        # round 5: candidate 23's neighbours with smaller steps, longer, and with the weight
+        # average: at Adam's 0.03 its twins parted by 0.23 points on seed 2 (a one-number
+        # bottleneck amplifies float32 rounding; the issue asks for 0.10)
+        dict(lr=3e-2, batch_size=64, ema=0.999), dict(lr=2e-2, batch_size=64),
+        dict(lr=2e-2, batch_size=64, epochs=20), dict(lr=3e-2, batch_size=64, epochs=20),
+        dict(lr=1e-2, batch_size=64, epochs=40), dict(lr=3e-2, batch_size=128))),
 ]
 # The regularised rows of the models table (issue 19): the MLP and the CNN with the layers every
 # course adds (dropout, batch norm) and the training images distorted (augment), searched from
@@ -204,7 +210,7 @@ SEARCHES = {
 MODEL_RUNS = {
     "softmax": ("softmax regression", dict(model="mlp", hidden=(0,))),
     # tune.py --search neuron's choice (docs/defaults.md)
-    "neuron": ("single neuron", dict(NEURON_CANDIDATES[23], model="mlp", label_smoothing=0.0,
+    "neuron": ("single neuron", dict(NEURON_CANDIDATES[29], model="mlp", label_smoothing=0.0,
                                      ema=0.0)),
     "mlp": ("MLP", dict(model="mlp")),
     "cnn": ("CNN", dict(model="cnn")),
@@ -216,6 +222,10 @@ MODEL_RUNS = {
     "mlp-regularised": ("MLP, regularised", dict(MLP_REGULARISED_CANDIDATES[3], model="mlp")),
     "cnn-regularised": ("CNN, regularised", dict(CNN_REGULARISED_CANDIDATES[5], model="cnn")),
 }
+# The rows whose twins' gap is shown beside the NumPy twin's own spread over starts one float32
+# step apart (training/sensitivity.py: 4 more NumPy trainings a seed): the single neuron, whose
+# one number per image makes its training amplify rounding.
+SPREAD_ROWS = ("neuron",)
 # The rows whose pictures (curves, confusion, errors, filters) the README shows, by folder (not
 # learning_curves/cnn/, which is compare.py --model cnn's own).
 MODEL_PICTURES = {"cnn": "models/cnn", "cnn-regularised": "models/cnn-regularised"}

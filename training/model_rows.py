@@ -1,10 +1,11 @@
 """The models table's rows (defaults.MODEL_RUNS): each row's config, the table kept in
-defaults.MODEL_RUNS' order as rows are replaced one model at a time, and the bound shown beside
-a network that passes one number per image."""
+defaults.MODEL_RUNS' order as rows are replaced one model at a time, and what is measured beside
+a row: the bound of a network that passes one number per image, and a chaotic row's own spread
+over starts one float32 step apart."""
 from dataclasses import replace
 
-from training import config, models
-from training.defaults import MODEL_RUNS
+from training import config, models, sensitivity
+from training.defaults import MODEL_RUNS, SPREAD_ROWS
 
 
 def in_order(table):
@@ -20,6 +21,17 @@ def one_number_bound(dataset):
     from training.capacity import one_number_accuracy
     return one_number_accuracy(dataset.x_train, dataset.y_train, dataset.x_test,
                                dataset.y_test)["test_accuracy"]
+
+
+def measures(key, cfg, dataset, rows, threads):
+    """{seed: the columns measured beside the results rows of MODEL_RUNS[key]}: one_number_bound
+    for a 784-1-10 network, self_spread (points) for a row of defaults.SPREAD_ROWS
+    (training/sensitivity.py); NaN where not measured."""
+    bound = one_number_bound(dataset) if cfg.hidden == (1,) else float("nan")
+    spread = sensitivity.spreads(cfg, dataset, rows, threads) if key in SPREAD_ROWS else {}
+    return {r["seed"]: dict(one_number_bound=bound, self_spread=spread.get(r["seed"],
+                                                                           float("nan")))
+            for r in rows}
 
 
 def row_keeps(run, given):

@@ -1,0 +1,54 @@
+"""training/sensitivity.py: the starts one float32 step apart, and the spread of the trainings
+from them, which the models table shows beside a chaotic row's twin gap (compare.py --models
+neuron runs it for real: tests/test_cnn.py)."""
+from dataclasses import replace
+
+import numpy as np
+
+from training import models, sensitivity
+from training.config import Config
+
+
+def test_a_nudge_moves_half_of_each_float_arrays_nonzero_entries_one_step_up_only():
+    rng = np.random.default_rng(0)
+    params = {"W1": rng.standard_normal((40, 50)).astype(np.float32),
+              "b1": np.zeros(40, np.float32), "w64": rng.standard_normal(500),
+              "bn1_num_batches_tracked": np.array(3, np.int64)}
+    params["W1"][:, :10] = 0
+    out = sensitivity.nudged(params, 1)
+    for name in ("W1", "w64"):
+        a, b = params[name], out[name]
+        assert b.dtype == a.dtype and b.shape == a.shape
+        moved = b != a
+        assert 0.4 < moved[a != 0].mean() < 0.6                    # about half
+        assert np.array_equal(b[moved], np.nextafter(a, np.inf)[moved])   # one step, up
+    assert not out["W1"][:, :10].any() and not out["b1"].any()       # zeros stay
+    assert out["bn1_num_batches_tracked"] == 3
+    again, other = sensitivity.nudged(params, 1), sensitivity.nudged(params, 2)
+    assert all(np.array_equal(again[k], out[k]) for k in params)          # the draw decides
+    assert not np.array_equal(other["W1"], out["W1"])
+
+
+def test_the_spread_is_over_the_exact_run_and_the_runs_from_each_nudged_start(monkeypatch):
+    cfg = replace(Config.for_run("mnist", "mlp"), hidden=(1,), seed=3)
+    params = models.init_params(cfg)
+    trained = []                           # the start of each training, and its "accuracy"
+    def train(twin, model, data, cfg, **kw):
+        start = twin.export(model)
+        trained.append(start)
+        accuracy = 0.3 + 0.1 * (start["W1"] != params["W1"]).mean()   # ~0.35 once nudged
+        return dict(epochs=[dict(test_acc=accuracy)])
+    monkeypatch.setattr(sensitivity.loop, "train", train)
+    starts = sensitivity.NUDGED_STARTS + 1
+    got = sensitivity.spread(cfg, None, 0.32, 1, starts=starts)
+    for draw, start in enumerate(trained, start=1):
+        assert all(np.array_equal(start[k], sensitivity.nudged(params, draw)[k]) for k in params)
+    accuracies = [0.32] + [0.3 + 0.1 * (s["W1"] != params["W1"]).mean() for s in trained]
+    assert len(trained) == starts and got == 100 * (max(accuracies) - min(accuracies)) > 0
+    assert sensitivity.spread(cfg, None, 0.9, 1, starts=1) == 100 * (0.9 - accuracies[1])
+    rows = [dict(implementation="numpy", seed=3, test_acc=0.32),
+            dict(implementation="torch", seed=3, test_acc=0.5)]
+    trained.clear()
+    kept = accuracies[:sensitivity.NUDGED_STARTS + 1]          # the default: one start fewer
+    assert sensitivity.spreads(cfg, None, rows, 1) == {3: 100 * (max(kept) - min(kept))}
+    assert len(trained) == sensitivity.NUDGED_STARTS
