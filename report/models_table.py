@@ -71,10 +71,11 @@ def row_targets(name, r):
 
 def spread_of(r):
     """' (the NumPy twin against itself ...: X)' where the rows hold its spread over starts one
-    float32 step apart (training/sensitivity.py), the largest over seeds; '' otherwise."""
+    step of their dtype apart (training/sensitivity.py), the largest over seeds; '' otherwise."""
     spread = r["self_spread"].max() if "self_spread" in r else float("nan")
-    return "" if pd.isna(spread) else (f" (the NumPy twin against itself, started one float32 "
-                                       f"step away: up to {spread:.2f})")
+    return "" if pd.isna(spread) else (f" (the NumPy twin against itself, started one "
+                                       f"{'/'.join(r['dtype'].unique())} step away: up to "
+                                       f"{spread:.2f})")
 
 
 def bound_of(row):

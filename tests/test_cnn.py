@@ -200,6 +200,18 @@ def test_compare_models_writes_every_model_and_regenerates_its_table(mnist, tmp_
            f"{spread['single neuron']:.2f})" in readme.read_text()
 
 
+
+def test_the_self_spread_is_said_in_steps_of_the_rows_dtype():
+    """The nudge is one step of the trained dtype (sensitivity.nudged): a float64 row says so,
+    not float32; a row without the measure says nothing."""
+    import pandas as pd
+    from report.models_table import spread_of
+    for dtype in ("float32", "float64"):
+        rows = pd.DataFrame(dict(dtype=[dtype, dtype], self_spread=[0.25, 0.5]))
+        assert spread_of(rows) == (f" (the NumPy twin against itself, started one {dtype} "
+                                   f"step away: up to 0.50)")
+    assert spread_of(pd.DataFrame(dict(dtype=["float32"], self_spread=[float("nan")]))) == ""
+
 @pytest.mark.parametrize("arch,channels,kernel,batch_norm,batch,copies", [
     (LENET, (12, 12), 5, True, 200, {"copyto", "add"}),
     (LENET, (7, 5), 5, False, 200, {"copyto", "add"}),

@@ -1,7 +1,7 @@
 """The models table's rows (defaults.MODEL_RUNS): each row's config, the table kept in
 defaults.MODEL_RUNS' order as rows are replaced one model at a time, and what is measured beside
 a row: the bound of a network that passes one number per image, and a chaotic row's own spread
-over starts one float32 step apart."""
+over starts one rounding step (of its dtype) apart."""
 from dataclasses import replace
 
 from training import config, models, sensitivity

@@ -1,4 +1,4 @@
-"""How far one twin's own training moves when its start moves by one float32 rounding: the floor
+"""How far one twin's own training moves when its start moves by one rounding step: the floor
 under the twins' gap.
 
 The twins compute the same maths with sums in other orders (BLAS's blocks against torch's
@@ -6,8 +6,9 @@ kernels), so their weights differ in the last bit after the first step. A model 
 amplifies such differences (the single neuron: one number per image, read through thresholds
 that many images sit near) parts its twins by more than the issue's 0.1 point whatever the
 twins do. This trains the NumPy twin again from the seed's weights with a random half of each
-weight array's entries moved to the next float32 up (np.nextafter), on the same batches: the
-spread of its test accuracies over those starts is what the twins' gap is measured against.
+weight array's entries moved to the next float of its dtype up (np.nextafter), on the same
+batches: the spread of its test accuracies over those starts is what the twins' gap is measured
+against. Training in float64 does not close it (docs/defaults.md).
 """
 from dataclasses import replace
 
