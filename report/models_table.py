@@ -73,9 +73,11 @@ def spread_of(r):
     """' (the NumPy twin against itself ...: X)' where the rows hold its spread over starts one
     step of their dtype apart (training/sensitivity.py), the largest over seeds; '' otherwise."""
     spread = r["self_spread"].max() if "self_spread" in r else float("nan")
-    return "" if pd.isna(spread) else (f" (the NumPy twin against itself, started one "
-                                       f"{'/'.join(r['dtype'].unique())} step away: up to "
-                                       f"{spread:.2f})")
+    if pd.isna(spread):
+        return ""
+    dtypes = r.loc[r.self_spread.notna(), "dtype"].dropna().unique() if "dtype" in r else []
+    step = f"{'/'.join(dtypes)} step" if len(dtypes) else "rounding step"
+    return f" (the NumPy twin against itself, started one {step} away: up to {spread:.2f})"
 
 
 def bound_of(row):

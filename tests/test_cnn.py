@@ -200,7 +200,6 @@ def test_compare_models_writes_every_model_and_regenerates_its_table(mnist, tmp_
            f"{spread['single neuron']:.2f})" in readme.read_text()
 
 
-
 def test_the_self_spread_is_said_in_steps_of_the_rows_dtype():
     """The nudge is one step of the trained dtype (sensitivity.nudged): a float64 row says so,
     not float32; a row without the measure says nothing."""
@@ -211,6 +210,12 @@ def test_the_self_spread_is_said_in_steps_of_the_rows_dtype():
         assert spread_of(rows) == (f" (the NumPy twin against itself, started one {dtype} "
                                    f"step away: up to 0.50)")
     assert spread_of(pd.DataFrame(dict(dtype=["float32"], self_spread=[float("nan")]))) == ""
+    # rows written before the dtype column, or without it: the step is still said, no error
+    for rows in (pd.DataFrame(dict(self_spread=[0.5])),
+                 pd.DataFrame(dict(dtype=[float("nan")], self_spread=[0.5]))):
+        assert spread_of(rows) == (" (the NumPy twin against itself, started one rounding "
+                                   "step away: up to 0.50)")
+
 
 @pytest.mark.parametrize("arch,channels,kernel,batch_norm,batch,copies", [
     (LENET, (12, 12), 5, True, 200, {"copyto", "add"}),

@@ -8,7 +8,7 @@ that many images sit near) parts its twins by more than the issue's 0.1 point wh
 twins do. This trains the NumPy twin again from the seed's weights with a random half of each
 weight array's entries moved to the next float of its dtype up (np.nextafter), on the same
 batches: the spread of its test accuracies over those starts is what the twins' gap is measured
-against. Training in float64 does not close it (docs/defaults.md).
+against. docs/defaults.md measures the same in float64.
 """
 from dataclasses import replace
 
