@@ -7,6 +7,10 @@ training images but the last few thousand for each candidate of the data set and
 a CNN's: tuning-cnn.csv beside it): one row per candidate with the final validation accuracy, the epoch
 and the training seconds at which validation accuracy first reached the search's `reach`
 accuracy, and the training seconds in all; and the README's tuning section of that search.
+A search whose choice must keep its twins together (training/defaults.py's AGREEMENT_SEARCHES:
+the single neuron) also trains each candidate by both twins on every seed, and the NumPy twin
+from starts one rounding step away (training/agreement.py), and chooses among the candidates
+whose twins agree.
 
     python tune.py [--dataset fashion-mnist] [--model cnn --twin torch] [--only N ...]
 """
@@ -28,7 +32,9 @@ from storage.atomic import (FileError, check_markers, check_writable, replace_be
 from storage.paths import DOCS, tuning_table
 from training import loop, models
 from training.config import MODELS, Config
-from training.defaults import PLAIN, SEARCH_MODELS, SEARCHES
+from training.agreement import agreement
+from training.defaults import (AGREEMENT_SEARCHES, AGREEMENT_STARTS, PLAIN, SEARCH_MODELS,
+                               SEARCHES)
 from training.tuning import read_tuning, tuning_row
 from twins import TWINS, load_twin
 
@@ -122,6 +128,10 @@ def run_candidates(args, candidates, val_size, reach):
         model = models.build(twin, cfg, models.init_params(cfg))
         history = loop.train(twin, model, dataset, cfg, f"candidate {i}", False)
         rows.append(tuning_row(i, cfg, history, reach))
+        if (args.dataset, args.search) in AGREEMENT_SEARCHES:
+            rows[-1].update(agreement(cfg, dataset, threads,
+                                      AGREEMENT_SEARCHES[args.dataset, args.search],
+                                      AGREEMENT_STARTS))
         print(pd.DataFrame(rows).to_string(index=False), flush=True)
     table = pd.DataFrame(rows)
     if old is not None:

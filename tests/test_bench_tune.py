@@ -122,6 +122,29 @@ def test_tune_chooses_the_fastest_to_98_within_one_standard_error_of_the_best():
     assert "so 1 candidate is within it of the best" in tuning_section(alone)
 
 
+def test_an_agreement_search_chooses_among_the_candidates_whose_twins_agree():
+    # candidate 0 is the most accurate on seed 0 but its twins part (0.24 points), 1 parts from
+    # itself, 4 was never measured; of 2 and 3 (both agreeing), 3's lowest over seeds is higher
+    table = pd.DataFrame(dict(candidate=[0, 1, 2, 3, 4], hidden="1", optimizer="adam",
+                              lr=1e-2, weight_decay=0.0, label_smoothing=0.0, ema=0.0,
+                              batch_size=64, epochs=8,
+                              final_val_acc=[0.44, 0.40, 0.36, 0.33, 0.45], best_val_acc=0.45,
+                              first_epoch_reaching=1, seconds_to_reach=[0.1, 0.1, 0.1, 5.0, 0.1],
+                              train_seconds=1.0,
+                              lowest_val_acc=[0.34, 0.33, 0.29, 0.30, np.nan],
+                              twin_gap=[0.24, 0.04, 0.0, 0.10, np.nan],
+                              self_spread=[0.30, 0.12, 0.02, 0.0, np.nan]))
+    assert chosen(table, 5000).candidate == 3     # 0.10 is within 0.10; 2 is faster, lower
+    section = tuning_section(table, "mnist", 5000, 0.2, "neuron")
+    assert "2 of the 5 candidates keep both within 0.10 points" in section
+    assert "highest lowest validation accuracy over the seeds and twins): candidate 3" in section
+    assert "|               30 |" in section      # lowest_val_acc in percent, as the others
+    apart = table.assign(twin_gap=0.5)            # none agrees: the plain rule, over all
+    assert chosen(apart, 5000).candidate == chosen(apart.drop(
+        columns=["lowest_val_acc", "twin_gap", "self_spread"]), 5000).candidate == 4
+    assert "none agrees" in tuning_section(apart, "mnist", 5000, 0.2, "neuron")
+
+
 def test_tune_at_a_saturated_100_percent_chooses_the_widest_margin():
     table = pd.DataFrame(dict(candidate=[0, 1, 2], hidden=["16", "64", "256"], optimizer="adam",
                               lr=1e-3, weight_decay=0.0, label_smoothing=0.0, ema=0.0,

@@ -4,6 +4,7 @@ neuron runs it for real: tests/test_cnn.py)."""
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from training import models, sensitivity
 from training.config import Config
@@ -52,3 +53,37 @@ def test_the_spread_is_over_the_exact_run_and_the_runs_from_each_nudged_start(mo
     kept = accuracies[:sensitivity.NUDGED_STARTS + 1]          # the default: one start fewer
     assert sensitivity.spreads(cfg, None, rows, 1) == {3: 100 * (max(kept) - min(kept))}
     assert len(trained) == sensitivity.NUDGED_STARTS
+
+
+def test_agreement_trains_both_twins_from_each_seeds_weights_and_keeps_the_worst(monkeypatch):
+    from training import agreement
+    cfg = replace(Config.for_run("mnist", "mlp"), hidden=(1,), val_size=5000)
+    # each (twin, seed)'s validation accuracy; the test set's must not be read
+    accuracy = {("numpy", 0): 0.30, ("torch", 0): 0.3004, ("numpy", 1): 0.35,
+                ("torch", 1): 0.3490, ("numpy", 4): 0.28, ("torch", 4): 0.2830}
+    trained, spread_calls = [], []
+    def train(twin, model, data, run, **kw):
+        trained.append((twin.name, run.seed, twin.export(model)))
+        return dict(epochs=[dict(val_acc=accuracy[twin.name, run.seed], test_acc=float("nan"))])
+    def spread(run, data, exact, threads, starts):
+        spread_calls.append((run.seed, exact, starts))
+        return {0: 0.02, 1: 0.08, 4: 0.06}[run.seed]
+    monkeypatch.setattr(agreement.loop, "train", train)
+    monkeypatch.setattr(agreement.sensitivity, "spread", spread)
+    got = agreement.agreement(cfg, None, 1, (0, 1, 4), 2)
+    assert [(name, seed) for name, seed, _ in trained] == [
+        (t, s) for s in (0, 1, 4) for t in ("numpy", "torch")]
+    for name, seed, start in trained:                 # both twins from that seed's weights
+        params = models.init_params(replace(cfg, seed=seed))
+        assert all(np.allclose(start[k], params[k]) for k in params)
+    assert spread_calls == [(0, 0.30, 2), (1, 0.35, 2), (4, 0.28, 2)]   # from the NumPy twin's
+    assert got["lowest_val_acc"] == 0.28
+    assert got["twin_gap"] == 0.3                     # seed 4's 0.30 points, not seed 0's 0.04
+    assert got["self_spread"] == 0.08
+
+
+def test_the_spread_reads_the_validation_accuracy_of_a_validation_run(monkeypatch):
+    cfg = replace(Config.for_run("mnist", "mlp"), hidden=(1,), val_size=5000)
+    monkeypatch.setattr(sensitivity.loop, "train", lambda *a, **kw: dict(
+        epochs=[dict(val_acc=0.25, test_acc=0.9)]))
+    assert sensitivity.spread(cfg, None, 0.2, 1, starts=1) == pytest.approx(5.0)

@@ -120,7 +120,12 @@ NEURON_CANDIDATES = [
         # bottleneck amplifies float32 rounding; the issue asks for 0.10)
         dict(lr=3e-2, batch_size=64, ema=0.999), dict(lr=2e-2, batch_size=64),
         dict(lr=2e-2, batch_size=64, epochs=20), dict(lr=3e-2, batch_size=64, epochs=20),
-        dict(lr=1e-2, batch_size=64, epochs=40), dict(lr=3e-2, batch_size=128))),
+        dict(lr=1e-2, batch_size=64, epochs=40), dict(lr=3e-2, batch_size=128),
+        # round 6, with the twins' agreement measured (AGREEMENT_SEARCHES): between the calm
+        # candidates (batch 256, Adam up to 0.01) and the parting ones (batch 64, Adam 0.02-0.03)
+        dict(lr=1e-2, batch_size=128), dict(lr=5e-3, batch_size=128),
+        dict(lr=5e-3, batch_size=64), dict(lr=1e-2, epochs=20),
+        dict(optimizer="momentum", lr=1.0, epochs=20))),
 ]
 # The regularised rows of the models table (issue 19): the MLP and the CNN with the layers every
 # course adds (dropout, batch norm) and the training images distorted (augment), searched from
@@ -187,6 +192,13 @@ FASHION_CNN_CANDIDATES = [
          hidden=(256,), dropout=0.4, epochs=25),
 ]
 DEFAULTS["fashion-mnist", "cnn"] = FASHION_CNN_CANDIDATES[12]   # tune.py's choice
+# The searches whose candidates are also scored by their twins' agreement on the validation split
+# (training/agreement.py): both twins on each of these seeds, and the NumPy twin from this many
+# starts one rounding step away a seed. The single neuron's training can amplify rounding past
+# the layers issue's gap; its choice must not (training/tuning.chosen).
+AGREEMENT_SEARCHES = {("mnist", "neuron"): (0, 1, 2)}
+AGREEMENT_STARTS = 2
+AGREEMENT_GAP = 0.10       # points: the layers issue's "twins within 0.1 point"
 # A search's model, where it is not the MLP: `tune.py --search NAME` trains it.
 SEARCH_MODELS = {"cnn": "cnn", "cnn-regularised": "cnn"}
 # (data set, search) -> (candidates, validation images, the accuracy whose first reaching is
@@ -252,7 +264,7 @@ CNN_TARGETS = dict(accuracy=0.992, gap=0.10, seconds=300)
 # largest gap between the twins (points), longest training of a seed (s), median NumPy /
 # PyTorch training time.
 ROW_TARGETS = {
-    "single neuron": dict(accuracy=0.22, gap=0.10, seconds=900),
+    "single neuron": dict(accuracy=0.22, gap=AGREEMENT_GAP, seconds=900),
     "CNN": dict(time_ratio=1.4),
     "MLP, regularised": dict(accuracy=0.99, gap=0.10, seconds=900),
     "CNN, regularised": dict(accuracy=0.995, gap=0.10, seconds=900, time_ratio=1.4),

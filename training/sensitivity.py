@@ -2,13 +2,14 @@
 under the twins' gap.
 
 The twins compute the same maths with sums in other orders (BLAS's blocks against torch's
-kernels), so their weights differ in the last bit after the first step. A model whose training
-amplifies such differences (the single neuron: one number per image, read through thresholds
-that many images sit near) parts its twins by more than the issue's 0.1 point whatever the
-twins do. This trains the NumPy twin again from the seed's weights with a random half of each
-weight array's entries moved to the next float of its dtype up (np.nextafter), on the same
-batches: the spread of its test accuracies over those starts is what the twins' gap is measured
-against. docs/defaults.md measures the same in float64.
+kernels), so their weights differ in the last bit after the first step. A training that
+amplifies such differences (the single neuron under Adam's large steps in batches of 64: one
+number per image, read through thresholds that many images sit near) parts its twins by more
+than the issue's 0.1 point whatever the twins do; training/agreement.py uses the same nudge to
+choose recipes that do not. This trains the NumPy twin again from the seed's weights with a
+random half of each weight array's entries moved to the next float of its dtype up (np.nextafter), on the same
+batches: the spread of its held-out accuracies over those starts is what the twins' gap is
+measured against. docs/defaults.md measures the same in float64.
 """
 from dataclasses import replace
 
@@ -39,16 +40,22 @@ def nudged(params, draw):
 
 def spread(cfg, dataset, exact_accuracy, threads, starts=NUDGED_STARTS):
     """The NumPy twin of cfg (its seed's weights, models.init_params) trained from `starts`
-    nudged starts; -> the spread in points of the test accuracies of those runs and of the
-    exact start's run (exact_accuracy, a fraction, as the results rows hold it)."""
+    nudged starts; -> the spread in points of the held-out accuracies (the test set's, or the
+    validation split's where cfg.val_size is set) of those runs and of the exact start's run
+    (exact_accuracy, a fraction, as the results rows hold it)."""
     twin = load_twin("numpy", "cpu", threads)
     params = models.init_params(cfg)
     accuracies = [exact_accuracy]
     for draw in range(1, starts + 1):
         model = models.build(twin, cfg, nudged(params, draw))
         history = loop.train(twin, model, dataset, cfg, progress=False, log=lambda *a: None)
-        accuracies.append(history["epochs"][-1]["test_acc"])
+        accuracies.append(held_out_accuracy(history, cfg))
     return 100 * (max(accuracies) - min(accuracies))
+
+
+def held_out_accuracy(history, cfg):
+    """The last epoch's accuracy on what the run is scored on: validation or test (a fraction)."""
+    return history["epochs"][-1]["val_acc" if cfg.val_size else "test_acc"]
 
 
 def spreads(cfg, dataset, rows, threads):

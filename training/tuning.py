@@ -6,6 +6,7 @@ import numpy as np
 
 from storage.atomic import FileError
 from storage.tables import read_table
+from training.defaults import AGREEMENT_GAP
 from training.loop import first_epoch_reaching
 from training.models import LOSS_WORDS
 
@@ -84,13 +85,28 @@ def close_to_best(table, val_size):
     return table[table.final_val_acc >= best - standard_error(best, val_size)]
 
 
+def agreeing(table):
+    """The candidates of an agreement search (a table with training/agreement.py's columns)
+    whose twins end within AGREEMENT_GAP points of each other on every seed, and whose NumPy twin
+    ends within as much of itself from starts one rounding step away: candidates not measured
+    (NaN) do not agree."""
+    return table[(table.twin_gap <= AGREEMENT_GAP) & (table.self_spread <= AGREEMENT_GAP)]
+
+
 def chosen(table, val_size):
     """The selection rule: of the candidates close to the best (see close_to_best), the one
     that first reached the data set's `reach` accuracy in the fewest training seconds; ties,
     and candidates that never reached it, go by final accuracy.
+    A table that measured its candidates' agreement (a twin_gap column) is judged first by it:
+    of the agreeing candidates, the one whose lowest validation accuracy over the seeds and
+    twins is highest (the models table's own measure, over every seed, not seed 0's accuracy
+    alone); where none agrees, the rule above over all.
     Where the best is 100%, its standard error is 0 and accuracy cannot rank the candidates
     that reach it (the lines set: a 1-in-5,000 error rate looks like none), so of those the
     one with the lowest final validation loss, the widest margin, is chosen instead."""
+    if "twin_gap" in table and len(agreeing(table)):
+        return agreeing(table).sort_values(["lowest_val_acc", "candidate"],
+                                           ascending=[False, True]).iloc[0]
     if table.final_val_acc.max() == 1.0:
         return table[table.final_val_acc == 1.0].sort_values("final_val_loss").iloc[0]
     return close_to_best(table, val_size).sort_values(
