@@ -28,7 +28,14 @@ def read_table(path, what, columns=(), numeric=()):
                         f"{', '.join(missing)}")
     if table.empty:
         raise FileError(f"{path} holds no rows")
-    for column in numeric:
+    return as_numbers(table, path, numeric)
+
+
+def as_numbers(table, path, columns):
+    """table with each of `columns` read as numbers (blanks as NaN); FileError naming the file,
+    the column and the first row holding anything else."""
+    import pandas as pd
+    for column in columns:
         values = pd.to_numeric(table[column], errors="coerce")
         wrong = table[column][values.isna() & table[column].notna()]
         if len(wrong):

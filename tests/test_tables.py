@@ -122,6 +122,25 @@ def test_a_search_trains_its_own_model_and_keeps_to_its_own_table(tmp_path):
     assert page.read_bytes() == (ROOT / "docs" / "defaults.md").read_bytes()
 
 
+@pytest.mark.parametrize("edit, said", [
+    (lambda t: t.drop(columns="self_spread"), "has lowest_val_acc, twin_gap but not self_spread"),
+    (lambda t: t.assign(twin_gap=t.twin_gap.astype(object).where(t.candidate != 3, "apart")),
+     "column twin_gap holds 'apart' (row 5 of the file)"),
+])
+def test_an_agreement_tables_columns_come_whole_and_as_numbers(tmp_path, edit, said):
+    """The single neuron's search chooses by its twins' agreement: a table that lost one of
+    those columns, or holds words in one, would have crashed the rule (a KeyError, a comparison
+    of text with 0.1) or chosen by the rest of them."""
+    table = tmp_path / "t.csv"
+    edit(pd.read_csv(LC / "tuning-neuron.csv")).to_csv(table, index=False)
+    page = tmp_path / "defaults.md"
+    shutil.copy(ROOT / "docs" / "defaults.md", page)
+    r = run("tune.py", "--search", "neuron", "--from-table", "--out", str(table), "--readme",
+            str(page))
+    assert r.returncode == 1 and said in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert page.read_bytes() == (ROOT / "docs" / "defaults.md").read_bytes()
+
+
 def test_a_shown_row_names_every_machine_its_seeds_ran_on(copy):
     """A row of the data sets table stands for three seeds; seed 0 measured on one machine and
     seeds 1-2 on another were labelled by seed 0's alone."""

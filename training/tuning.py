@@ -5,7 +5,7 @@ from dataclasses import replace
 import numpy as np
 
 from storage.atomic import FileError
-from storage.tables import read_table
+from storage.tables import as_numbers, read_table
 from training.defaults import AGREEMENT_GAP
 from training.loop import first_epoch_reaching
 from training.models import LOSS_WORDS
@@ -14,15 +14,24 @@ from training.models import LOSS_WORDS
 TUNING_COLUMNS = ("candidate", "hidden", "optimizer", "lr", "weight_decay", "batch_size",
                   "epochs", "final_val_acc", "best_val_acc", "first_epoch_reaching",
                   "train_seconds", "label_smoothing", "ema", "seconds_to_reach")
+# What an agreement search adds (training/agreement.py), all three or none.
+AGREEMENT_COLUMNS = ("lowest_val_acc", "twin_gap", "self_spread")
 
 
 def read_tuning(path, candidates, base):
     """A tuning table that tune.py wrote for this search, read back: FileError (one line) if
     it cannot be read, lacks the columns the section reads, or holds a row that is not this
-    search's candidate of its number (another search's table, or an edited one)."""
+    search's candidate of its number (another search's table, or an edited one), or some but
+    not all of an agreement search's columns, or one of them not numbers."""
     table = read_table(path, "tuning table", TUNING_COLUMNS,
                        ("candidate", "lr", "epochs", "batch_size", "final_val_acc",
                         "best_val_acc", "seconds_to_reach", "train_seconds"))
+    measured = [c for c in AGREEMENT_COLUMNS if c in table]
+    if measured and len(measured) < len(AGREEMENT_COLUMNS):
+        raise FileError(f"{path} has {', '.join(measured)} but not "
+                        f"{', '.join(c for c in AGREEMENT_COLUMNS if c not in measured)}: an "
+                        f"agreement search writes all three")
+    as_numbers(table, path, measured)
     if table.candidate.duplicated().any():
         raise FileError(f"{path}: candidate {table.candidate[table.candidate.duplicated()].iloc[0]}"
                         f" appears twice")
