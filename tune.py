@@ -35,6 +35,7 @@ from training.config import MODELS, Config
 from training.agreement import agreement
 from training.defaults import (AGREEMENT_SEARCHES, AGREEMENT_STARTS, PLAIN, SEARCH_MODELS,
                                SEARCHES)
+from training.sensitivity import finished
 from training.tuning import read_tuning, tuning_row
 from twins import TWINS, load_twin
 
@@ -93,10 +94,12 @@ def parse(argv=None):
 def main(argv=None):
     args = parse(argv)
     candidates, val_size, reach = SEARCHES[args.dataset, args.search]
+    agreement_search = (args.dataset, args.search) in AGREEMENT_SEARCHES
     try:
-        table = read_tuning(args.out, candidates, base_config(args, val_size)) \
-            if args.from_table else run_candidates(args, candidates,
-                                                                           val_size, reach)
+        with loop.signals_interrupt(), loop.stop_between_steps():
+            table = read_tuning(args.out, candidates, base_config(args, val_size),
+                                agreement_search) \
+                if args.from_table else run_candidates(args, candidates, val_size, reach)
         if not args.no_readme or args.from_table:
             start, end = markers(args.dataset, args.search)
             changed = replace_between(args.readme, start, end, tuning_section(
@@ -105,6 +108,17 @@ def main(argv=None):
         return 0
     except ERRORS as e:
         return fail(str(e))
+    except loop.Diverged as e:
+        return fail(f"a training diverged: {e}; {kept(args)}")
+    except KeyboardInterrupt:
+        return fail(f"interrupted: {kept(args)}", 128 + loop.stopped_by())
+
+
+def kept(args):
+    """What a search stopped part-way kept: the candidates it finished."""
+    n = getattr(args, "finished", 0)
+    return (f"the {n} candidate{'s' * (n != 1)} finished before it {'are' if n != 1 else 'is'} "
+            f"in {args.out}") if n else "no candidate had finished"
 
 
 def base_config(args, val_size):
@@ -114,30 +128,36 @@ def base_config(args, val_size):
 
 def run_candidates(args, candidates, val_size, reach):
     """Train each candidate asked for on the data set less its validation split; write and
-    return the table, keeping the rows of candidates not run this time."""
+    return the table, keeping the rows of candidates not run this time. Interrupted, or stopped
+    by a training that diverged, it writes the candidates finished before (and re-raises)."""
     threads = len(os.sched_getaffinity(0))
     base = base_config(args, val_size)
     dataset = load_dataset(args.dataset, args.data_dir, base.dtype, val_size)
     warn(dataset)
     twin = load_twin(args.twin, "cpu", threads)
     # the rows kept from an earlier run, read and checked before any training, not after
-    old = read_tuning(args.out, candidates, base) if args.out.exists() else None
+    seeds = AGREEMENT_SEARCHES.get((args.dataset, args.search))
+    old = read_tuning(args.out, candidates, base, seeds is not None) if args.out.exists() \
+        else None
     rows = []
-    for i in args.only or range(len(candidates)):
-        cfg = replace(base, **candidates[i])
-        model = models.build(twin, cfg, models.init_params(cfg))
-        history = loop.train(twin, model, dataset, cfg, f"candidate {i}", False)
-        rows.append(tuning_row(i, cfg, history, reach))
-        if (args.dataset, args.search) in AGREEMENT_SEARCHES:
-            rows[-1].update(agreement(cfg, dataset, threads,
-                                      AGREEMENT_SEARCHES[args.dataset, args.search],
-                                      AGREEMENT_STARTS))
-        print(pd.DataFrame(rows).to_string(index=False), flush=True)
-    table = pd.DataFrame(rows)
-    if old is not None:
-        table = pd.concat([old[~old.candidate.isin(table.candidate)], table])
-    table = table.sort_values("candidate")
-    write_text(args.out, table.to_csv(index=False))
+    try:
+        for i in args.only or range(len(candidates)):
+            cfg = replace(base, **candidates[i])
+            model = models.build(twin, cfg, models.init_params(cfg))
+            history = loop.train(twin, model, dataset, cfg, f"candidate {i}", False)
+            row = tuning_row(i, cfg, finished(history), reach)
+            if seeds:
+                row.update(agreement(cfg, dataset, threads, seeds, AGREEMENT_STARTS))
+            rows.append(row)
+            print(pd.DataFrame(rows).to_string(index=False), flush=True)
+    finally:
+        args.finished = len(rows)
+        table = pd.DataFrame(rows)
+        if old is not None and rows:
+            table = pd.concat([old[~old.candidate.isin(table.candidate)], table])
+        if rows:
+            table = table.sort_values("candidate")
+            write_text(args.out, table.to_csv(index=False))
     return table
 
 

@@ -171,6 +171,47 @@ def test_tune_runs_a_data_set_into_its_own_table_and_readme_section(tmp_path):
     assert r.returncode == 2 and "--only takes candidates 0..5" in r.stderr
 
 
+def test_an_agreement_search_measures_each_candidate_and_keeps_what_finished(
+        tmp_path, monkeypatch, capsys):
+    """tune.py on a search of AGREEMENT_SEARCHES (the lines search made one here): each
+    candidate's validation config goes to training/agreement.py with the search's seeds, its
+    columns join the row; stopped part-way, the candidates finished are written, in one line."""
+    import tune
+    monkeypatch.setitem(tune.AGREEMENT_SEARCHES, ("lines", "mlp"), (0, 5))
+    asked = []
+    def agreement(cfg, dataset, threads, seeds, starts):
+        asked.append((cfg.hidden, cfg.epochs, cfg.val_size, len(dataset.x_val), seeds, starts))
+        if cfg.epochs == 10 and cfg.batch_size == 256:          # candidate 4: Ctrl-C in it
+            raise KeyboardInterrupt
+        return dict(lowest_val_acc=0.5, twin_gap=0.02 * cfg.epochs, self_spread=0.0)
+    monkeypatch.setattr(tune, "agreement", agreement)
+    out, page = tmp_path / "t.csv", tmp_path / "defaults.md"
+    page.write_text("<!-- tuning-lines:start -->\n<!-- tuning-lines:end -->\n")
+    code = tune.main(["--dataset", "lines", "--only", "1", "4", "--out", str(out), "--no-readme"])
+    err = capsys.readouterr().err
+    assert code == 130 and err.count("\n") == 1
+    assert f"interrupted: the 1 candidate finished before it is in {out}" in err
+    assert asked == [((64,), 5, 5000, 5000, (0, 5), tune.AGREEMENT_STARTS),
+                     ((64,), 10, 5000, 5000, (0, 5), tune.AGREEMENT_STARTS)]
+    table = pd.read_csv(out)
+    assert table.candidate.tolist() == [1] and table.twin_gap.tolist() == [0.1]
+    assert table.lowest_val_acc.tolist() == [0.5] and table.self_spread.tolist() == [0.0]
+    assert tune.main(["--dataset", "lines", "--only", "0", "--out", str(out), "--readme",
+                      str(page)]) == 0                          # 0 joins 1, both measured
+    assert pd.read_csv(out).candidate.tolist() == [0, 1]
+    assert "2 of the 2 candidates keep both within 0.10 points" not in page.read_text()
+    assert "1 of the 2 candidates keeps both within 0.10 points" in page.read_text()
+    capsys.readouterr()
+    def diverges(*args):
+        raise tune.loop.Diverged("the loss became nan at step 3 (epoch 1)")
+    monkeypatch.setattr(tune, "agreement", diverges)             # one line, the table kept
+    code = tune.main(["--dataset", "lines", "--only", "4", "--out", str(out), "--no-readme"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "no candidate had finished" in err
+    assert "a training diverged: the loss became nan at step 3" in err
+    assert pd.read_csv(out).candidate.tolist() == [0, 1]
+
+
 def module(name, *args):
     """Run `python -m name args...` from the repository, as the docs give the command."""
     return subprocess.run([sys.executable, "-m", name, *args], cwd=ROOT, capture_output=True,

@@ -59,8 +59,9 @@ def test_agreement_trains_both_twins_from_each_seeds_weights_and_keeps_the_worst
     from training import agreement
     cfg = replace(Config.for_run("mnist", "mlp"), hidden=(1,), val_size=5000)
     # each (twin, seed)'s validation accuracy; the test set's must not be read
-    accuracy = {("numpy", 0): 0.30, ("torch", 0): 0.3004, ("numpy", 1): 0.35,
-                ("torch", 1): 0.3490, ("numpy", 4): 0.28, ("torch", 4): 0.2830}
+    # the largest gap and the lowest accuracy on the middle seed, neither first nor last
+    accuracy = {("numpy", 0): 0.30, ("torch", 0): 0.3004, ("numpy", 1): 0.2830,
+                ("torch", 1): 0.28, ("numpy", 4): 0.35, ("torch", 4): 0.3490}
     trained, spread_calls = [], []
     def train(twin, model, data, run, **kw):
         trained.append((twin.name, run.seed, twin.export(model)))
@@ -76,10 +77,15 @@ def test_agreement_trains_both_twins_from_each_seeds_weights_and_keeps_the_worst
     for name, seed, start in trained:                 # both twins from that seed's weights
         params = models.init_params(replace(cfg, seed=seed))
         assert all(np.allclose(start[k], params[k]) for k in params)
-    assert spread_calls == [(0, 0.30, 2), (1, 0.35, 2), (4, 0.28, 2)]   # from the NumPy twin's
+    assert spread_calls == [(0, 0.30, 2), (1, 0.2830, 2), (4, 0.35, 2)]   # the NumPy twin's
     assert got["lowest_val_acc"] == 0.28
-    assert got["twin_gap"] == 0.3                     # seed 4's 0.30 points, not seed 0's 0.04
+    assert got["twin_gap"] == 0.3                     # seed 1's 0.30 points, not 0.04 or 0.10
     assert got["self_spread"] == 0.08
+    # a training cut short by Ctrl-C is no measurement: the search stops, it records nothing
+    monkeypatch.setattr(agreement.loop, "train", lambda twin, model, data, run, **kw: dict(
+        epochs=[dict(val_acc=0.1)], interrupted=twin.name == "torch"))
+    with pytest.raises(KeyboardInterrupt):
+        agreement.agreement(cfg, None, 1, (0,), 2)
 
 
 def test_the_spread_reads_the_validation_accuracy_of_a_validation_run(monkeypatch):
@@ -87,3 +93,7 @@ def test_the_spread_reads_the_validation_accuracy_of_a_validation_run(monkeypatc
     monkeypatch.setattr(sensitivity.loop, "train", lambda *a, **kw: dict(
         epochs=[dict(val_acc=0.25, test_acc=0.9)]))
     assert sensitivity.spread(cfg, None, 0.2, 1, starts=1) == pytest.approx(5.0)
+    monkeypatch.setattr(sensitivity.loop, "train", lambda *a, **kw: dict(
+        epochs=[dict(val_acc=0.25)], interrupted=True))
+    with pytest.raises(KeyboardInterrupt):
+        sensitivity.spread(cfg, None, 0.2, 1, starts=1)

@@ -122,20 +122,40 @@ def test_a_search_trains_its_own_model_and_keeps_to_its_own_table(tmp_path):
     assert page.read_bytes() == (ROOT / "docs" / "defaults.md").read_bytes()
 
 
-@pytest.mark.parametrize("edit, said", [
-    (lambda t: t.drop(columns="self_spread"), "has lowest_val_acc, twin_gap but not self_spread"),
-    (lambda t: t.assign(twin_gap=t.twin_gap.astype(object).where(t.candidate != 3, "apart")),
+def at(t, candidate, column, value):
+    """t with `column` of `candidate`'s row set to value."""
+    t = t.astype({column: object})
+    t.loc[t.candidate == candidate, column] = value
+    return t
+
+
+@pytest.mark.parametrize("search, edit, said", [
+    ("neuron", lambda t: t.drop(columns="self_spread"), "has no column self_spread"),
+    ("neuron", lambda t: t.drop(columns=["lowest_val_acc", "twin_gap", "self_spread"]),
+     "has no column lowest_val_acc, twin_gap, self_spread"),
+    ("neuron", lambda t: at(t, 3, "twin_gap", "apart"),
      "column twin_gap holds 'apart' (row 5 of the file)"),
+    ("neuron", lambda t: at(t, 29, "twin_gap", -1), "candidate 29 (row 31 of the file) has a "
+                                                    "negative gap or spread"),
+    ("neuron", lambda t: at(t, 35, "lowest_val_acc", 0.99),
+     "candidate 35 (row 37 of the file) has a lowest accuracy outside 0-1 or above its final"),
+    ("neuron", lambda t: at(t, 37, "lowest_val_acc", float("nan")),
+     "candidate 37 (row 39 of the file) has blank"),
+    ("mlp", lambda t: pd.read_csv(LC / "tuning.csv").assign(lowest_val_acc=0.9, twin_gap=0.0,
+                                                             self_spread=0.0),
+     "has lowest_val_acc, which only an agreement search measures"),
 ])
-def test_an_agreement_tables_columns_come_whole_and_as_numbers(tmp_path, edit, said):
-    """The single neuron's search chooses by its twins' agreement: a table that lost one of
-    those columns, or holds words in one, would have crashed the rule (a KeyError, a comparison
-    of text with 0.1) or chosen by the rest of them."""
+def test_an_agreement_tables_columns_are_whole_and_hold_what_a_measurement_gives(
+        tmp_path, search, edit, said):
+    """The single neuron's search chooses by its twins' agreement: a table that lost those
+    columns (or one), or holds a word, a negative gap, an impossible accuracy or a blank in one,
+    crashed the rule or chose by what was left, and another search's table given them switched
+    to the agreement rule."""
     table = tmp_path / "t.csv"
     edit(pd.read_csv(LC / "tuning-neuron.csv")).to_csv(table, index=False)
     page = tmp_path / "defaults.md"
     shutil.copy(ROOT / "docs" / "defaults.md", page)
-    r = run("tune.py", "--search", "neuron", "--from-table", "--out", str(table), "--readme",
+    r = run("tune.py", "--search", search, "--from-table", "--out", str(table), "--readme",
             str(page))
     assert r.returncode == 1 and said in r.stderr and r.stderr.count("\n") == 1, r.stderr
     assert page.read_bytes() == (ROOT / "docs" / "defaults.md").read_bytes()

@@ -22,16 +22,17 @@ def agreement(cfg, dataset, threads, seeds, starts):
          twin_gap: the largest |NumPy - PyTorch| over the seeds (points),
          self_spread: the largest spread of the NumPy twin over its exact and nudged starts
                       (points)).
-    Raises what training raises (Diverged, ModelError)."""
+    Raises what training raises (Diverged, ModelError), and KeyboardInterrupt where one of its
+    trainings was interrupted."""
     twins = [load_twin(name, "cpu", threads) for name in ("numpy", "torch")]
     lowest, gaps, spreads = 1.0, [], []
     for seed in seeds:
         run = replace(cfg, seed=seed)
         params = models.init_params(run)
         numpy_acc, torch_acc = (
-            sensitivity.held_out_accuracy(loop.train(twin, models.build(twin, run, params),
-                                                     dataset, run, progress=False,
-                                                     log=lambda *a: None), run)
+            sensitivity.held_out_accuracy(sensitivity.finished(loop.train(
+                twin, models.build(twin, run, params), dataset, run, progress=False,
+                log=lambda *a: None)), run)
             for twin in twins)
         lowest = min(lowest, numpy_acc, torch_acc)
         gaps.append(100 * abs(numpy_acc - torch_acc))

@@ -10,7 +10,7 @@ An ESTIMATE of the bound, from below, not a proof: the true bound is the best ov
 and no search over codes is exhaustive. Two linear codes z = w . x are tried and the one a
 decoder reads better on the training images is kept:
     Fisher     Fisher's LDA direction, chosen for separating class means, not for what a
-               decoder can read (a trained single neuron beat it on MNIST);
+               decoder can read (a single neuron beat it on MNIST in training);
     learned    the direction learned, from Fisher's, with a free decoder of z (learned_direction):
                gradient descent on what a decoder can read, as the network's own training is.
 A trained unit could still compute a better direction (or, through its ReLU, another function).

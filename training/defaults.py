@@ -124,7 +124,7 @@ NEURON_CANDIDATES = [
         # round 6, with the twins' agreement measured (AGREEMENT_SEARCHES): between the calm
         # candidates (batch 256, Adam up to 0.01) and the parting ones (batch 64, Adam 0.02-0.03)
         dict(lr=1e-2, batch_size=128), dict(lr=5e-3, batch_size=128),
-        dict(lr=5e-3, batch_size=64), dict(lr=1e-2, epochs=20),
+        dict(lr=5e-3, batch_size=64), dict(lr=5e-3, batch_size=64, epochs=20),
         dict(optimizer="momentum", lr=1.0, epochs=20))),
 ]
 # The regularised rows of the models table (issue 19): the MLP and the CNN with the layers every

@@ -49,8 +49,17 @@ def spread(cfg, dataset, exact_accuracy, threads, starts=NUDGED_STARTS):
     for draw in range(1, starts + 1):
         model = models.build(twin, cfg, nudged(params, draw))
         history = loop.train(twin, model, dataset, cfg, progress=False, log=lambda *a: None)
-        accuracies.append(held_out_accuracy(history, cfg))
+        accuracies.append(held_out_accuracy(finished(history), cfg))
     return 100 * (max(accuracies) - min(accuracies))
+
+
+def finished(history):
+    """history, where training ran to its last epoch; KeyboardInterrupt where Ctrl-C (SIGTERM,
+    SIGHUP) cut it short, for a caller that scores the run (a search): a cut-short run's
+    accuracy is not the candidate's."""
+    if history.get("interrupted"):
+        raise KeyboardInterrupt
+    return history
 
 
 def held_out_accuracy(history, cfg):

@@ -18,20 +18,21 @@ TUNING_COLUMNS = ("candidate", "hidden", "optimizer", "lr", "weight_decay", "bat
 AGREEMENT_COLUMNS = ("lowest_val_acc", "twin_gap", "self_spread")
 
 
-def read_tuning(path, candidates, base):
+def read_tuning(path, candidates, base, agreement=False):
     """A tuning table that tune.py wrote for this search, read back: FileError (one line) if
     it cannot be read, lacks the columns the section reads, or holds a row that is not this
-    search's candidate of its number (another search's table, or an edited one), or some but
-    not all of an agreement search's columns, or one of them not numbers."""
+    search's candidate of its number (another search's table, or an edited one); for an
+    agreement search (`agreement`), if it lacks one of AGREEMENT_COLUMNS or a row holds a value
+    no measurement gives (see check_agreement); for another, if it has one of them."""
     table = read_table(path, "tuning table", TUNING_COLUMNS,
                        ("candidate", "lr", "epochs", "batch_size", "final_val_acc",
                         "best_val_acc", "seconds_to_reach", "train_seconds"))
     measured = [c for c in AGREEMENT_COLUMNS if c in table]
-    if measured and len(measured) < len(AGREEMENT_COLUMNS):
-        raise FileError(f"{path} has {', '.join(measured)} but not "
-                        f"{', '.join(c for c in AGREEMENT_COLUMNS if c not in measured)}: an "
-                        f"agreement search writes all three")
-    as_numbers(table, path, measured)
+    if agreement:
+        check_agreement(table, path)
+    elif measured:
+        raise FileError(f"{path} has {measured[0]}, which only an agreement search measures, "
+                        f"and this search is not one (another search's table?)")
     if table.candidate.duplicated().any():
         raise FileError(f"{path}: candidate {table.candidate[table.candidate.duplicated()].iloc[0]}"
                         f" appears twice")
@@ -45,6 +46,28 @@ def read_tuning(path, candidates, base):
             raise FileError(f"{path}: its candidate {i} is not this search's candidate {i} "
                             f"(another search's table?)")
     return table
+
+
+def check_agreement(table, path):
+    """table (an agreement search's), its AGREEMENT_COLUMNS read as numbers; FileError naming
+    the file and the first row that breaks what training/agreement.py writes: every column
+    there, no blank, gaps and spreads at least 0, the lowest accuracy a fraction no higher
+    than the row's final one (seed 0's NumPy run is among those it is the lowest of)."""
+    missing = [c for c in AGREEMENT_COLUMNS if c not in table]
+    if missing:
+        raise FileError(f"{path} has no column {', '.join(missing)}: an agreement search's table "
+                        f"has {', '.join(AGREEMENT_COLUMNS)} (a table from before; rerun the "
+                        f"search)")
+    as_numbers(table, path, AGREEMENT_COLUMNS)
+    checks = {"blank": table[list(AGREEMENT_COLUMNS)].isna().any(axis=1),
+              "a negative gap or spread": (table.twin_gap < 0) | (table.self_spread < 0),
+              "a lowest accuracy outside 0-1 or above its final one":
+                  (table.lowest_val_acc < 0) | (table.lowest_val_acc > table.final_val_acc)}
+    for what, wrong in checks.items():
+        if wrong.any():
+            row = table.index[wrong][0]
+            raise FileError(f"{path}: candidate {table.candidate[row]} (row {row + 2} of the "
+                            f"file) has {what} among {', '.join(AGREEMENT_COLUMNS)}")
 
 
 def described(i, cfg):
