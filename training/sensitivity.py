@@ -7,9 +7,9 @@ amplifies such differences (the single neuron under Adam's large steps in batche
 number per image, read through thresholds that many images sit near) parts its twins by more
 than the issue's 0.1 point whatever the twins do; training/agreement.py uses the same nudge to
 choose recipes that do not. This trains the NumPy twin again from the seed's weights with a
-random half of each weight array's entries moved to the next float of its dtype up (np.nextafter), on the same
-batches: the spread of its held-out accuracies over those starts is what the twins' gap is
-measured against. docs/defaults.md measures the same in float64.
+random half of each weight array's entries moved to the next float of its dtype up
+(np.nextafter), on the same batches: the spread of its held-out accuracies over those starts is
+what the twins' gap is measured against. docs/defaults.md measures the same in float64.
 """
 from dataclasses import replace
 
