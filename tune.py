@@ -147,6 +147,8 @@ def run_candidates(args, candidates, val_size, reach):
             history = loop.train(twin, model, dataset, cfg, f"candidate {i}", False)
             row = tuning_row(i, cfg, finished(history), reach)
             if seeds:
+                print(f"candidate {i}: both twins on seeds {', '.join(map(str, seeds))}, and the "
+                      f"NumPy twin from {AGREEMENT_STARTS} nudged starts a seed", flush=True)
                 row.update(agreement(cfg, dataset, threads, seeds, AGREEMENT_STARTS))
             rows.append(row)
             print(pd.DataFrame(rows).to_string(index=False), flush=True)

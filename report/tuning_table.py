@@ -19,15 +19,17 @@ def tuning_section(table, dataset="mnist", val_size=5000, reach=0.98, model="mlp
         shown = shown.assign(lowest_val_acc=percent(table.lowest_val_acc))
     start, end = markers(dataset, model)
     rule = "the lowest validation loss" if top == 1.0 else f"the first to reach {100 * reach:g}%"
+    of = f"of those, {rule}"
     if "twin_gap" in table and len(agreeing(table)):
-        rule = "the highest lowest validation accuracy over the seeds and twins"
+        of = ("of the agreeing ones, the highest lowest validation accuracy over the seeds and "
+              "twins; the standard error above plays no part")
     return "\n".join([
         start, shown.to_markdown(index=False), "",
         f"Final validation accuracy ranges over {100 * acc.min():.2f}–{100 * top:.2f}% "
         f"across the {len(table)} candidates; one standard error of an accuracy measured on "
         f"{val_size:,} images is {100 * standard_error(top, val_size):.2f} points, so "
         f"{within(len(close_to_best(table, val_size)))} of the best. "
-        + agreement_words(table) + f"Chosen (of those, {rule}): candidate {best.candidate}, "
+        + agreement_words(table) + f"Chosen ({of}): candidate {best.candidate}, "
         + (f"channels {best.channels} ({best.kernel}x{best.kernel}), " if "channels" in best
            else "") + (f"{best.layers}, " if isinstance(best.get("layers"), str) else "")
         + f"hidden "
@@ -47,8 +49,10 @@ def agreement_words(table):
         return ""
     n = len(agreeing(table))
     return (f"Each candidate was also trained by both twins on every seed, and by the NumPy twin "
-            f"from starts one rounding step away (lowest_val_acc: over the seeds and twins; "
-            f"twin_gap, self_spread: the largest over the seeds, in points): "
+            f"from starts one rounding step away (final_val_acc, best_val_acc and the seconds: "
+            f"seed 0's run of the searching twin; lowest_val_acc: over the seeds and both twins' "
+            f"exact starts, a fraction in the CSV; twin_gap, self_spread: the largest over the "
+            f"seeds, in points): "
             f"{n} of the {len(table)} candidates {'keeps' if n == 1 else 'keep'} both within "
             f"{AGREEMENT_GAP:.2f} points"
             + (". " if n else "; none agrees, so the rule chooses as if they were unmeasured. "))

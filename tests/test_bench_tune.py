@@ -137,7 +137,8 @@ def test_an_agreement_search_chooses_among_the_candidates_whose_twins_agree():
     assert chosen(table, 5000).candidate == 3     # 0.10 is within 0.10; 2 is faster, lower
     section = tuning_section(table, "mnist", 5000, 0.2, "neuron")
     assert "2 of the 5 candidates keep both within 0.10 points" in section
-    assert "highest lowest validation accuracy over the seeds and twins): candidate 3" in section
+    assert ("of the agreeing ones, the highest lowest validation accuracy over the seeds and "
+            "twins; the standard error above plays no part): candidate 3") in section
     assert "|               30 |" in section      # lowest_val_acc in percent, as the others
     apart = table.assign(twin_gap=0.5)            # none agrees: the plain rule, over all
     assert chosen(apart, 5000).candidate == chosen(apart.drop(
