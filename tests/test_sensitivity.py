@@ -38,7 +38,7 @@ def test_the_spread_is_over_the_exact_run_and_the_runs_from_each_nudged_start(mo
         start = twin.export(model)
         trained.append(start)
         accuracy = 0.3 + 0.1 * (start["W1"] != params["W1"]).mean()   # ~0.35 once nudged
-        return dict(epochs=[dict(test_acc=accuracy)])
+        return dict(held_out="test", epochs=[dict(test_acc=accuracy)])
     monkeypatch.setattr(sensitivity.loop, "train", train)
     starts = sensitivity.NUDGED_STARTS + 1
     got = sensitivity.spread(cfg, None, 0.32, 1, starts=starts)
@@ -65,7 +65,8 @@ def test_agreement_trains_both_twins_from_each_seeds_weights_and_keeps_the_worst
     trained, spread_calls = [], []
     def train(twin, model, data, run, **kw):
         trained.append((twin.name, run.seed, twin.export(model)))
-        return dict(epochs=[dict(val_acc=accuracy[twin.name, run.seed], test_acc=float("nan"))])
+        return dict(held_out="val",
+                    epochs=[dict(val_acc=accuracy[twin.name, run.seed], test_acc=float("nan"))])
     def spread(run, data, exact, threads, starts):
         spread_calls.append((run.seed, exact, starts))
         return {0: 0.02, 1: 0.08, 4: 0.06}[run.seed]
@@ -83,7 +84,7 @@ def test_agreement_trains_both_twins_from_each_seeds_weights_and_keeps_the_worst
     assert got["self_spread"] == 0.08
     # a training cut short by Ctrl-C is no measurement: the search stops, it records nothing
     monkeypatch.setattr(agreement.loop, "train", lambda twin, model, data, run, **kw: dict(
-        epochs=[dict(val_acc=0.1)], interrupted=twin.name == "torch"))
+        held_out="val", epochs=[dict(val_acc=0.1)], interrupted=twin.name == "torch"))
     with pytest.raises(KeyboardInterrupt):
         agreement.agreement(cfg, None, 1, (0,), 2)
 
@@ -91,9 +92,9 @@ def test_agreement_trains_both_twins_from_each_seeds_weights_and_keeps_the_worst
 def test_the_spread_reads_the_validation_accuracy_of_a_validation_run(monkeypatch):
     cfg = replace(Config.for_run("mnist", "mlp"), hidden=(1,), val_size=5000)
     monkeypatch.setattr(sensitivity.loop, "train", lambda *a, **kw: dict(
-        epochs=[dict(val_acc=0.25, test_acc=0.9)]))
+        held_out="val", epochs=[dict(val_acc=0.25, test_acc=0.9)]))
     assert sensitivity.spread(cfg, None, 0.2, 1, starts=1) == pytest.approx(5.0)
     monkeypatch.setattr(sensitivity.loop, "train", lambda *a, **kw: dict(
-        epochs=[dict(val_acc=0.25)], interrupted=True))
+        held_out="val", epochs=[dict(val_acc=0.25)], interrupted=True))
     with pytest.raises(KeyboardInterrupt):
         sensitivity.spread(cfg, None, 0.2, 1, starts=1)

@@ -32,7 +32,7 @@ def agreement(cfg, dataset, threads, seeds, starts):
         numpy_acc, torch_acc = (
             sensitivity.held_out_accuracy(sensitivity.finished(loop.train(
                 twin, models.build(twin, run, params), dataset, run, progress=False,
-                log=lambda *a: None)), run)
+                log=lambda *a: None)))
             for twin in twins)
         lowest = min(lowest, numpy_acc, torch_acc)
         gaps.append(100 * abs(numpy_acc - torch_acc))

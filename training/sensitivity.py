@@ -49,7 +49,7 @@ def spread(cfg, dataset, exact_accuracy, threads, starts=NUDGED_STARTS):
     for draw in range(1, starts + 1):
         model = models.build(twin, cfg, nudged(params, draw))
         history = loop.train(twin, model, dataset, cfg, progress=False, log=lambda *a: None)
-        accuracies.append(held_out_accuracy(finished(history), cfg))
+        accuracies.append(held_out_accuracy(finished(history)))
     return 100 * (max(accuracies) - min(accuracies))
 
 
@@ -62,9 +62,10 @@ def finished(history):
     return history
 
 
-def held_out_accuracy(history, cfg):
-    """The last epoch's accuracy on what the run is scored on: validation or test (a fraction)."""
-    return history["epochs"][-1]["val_acc" if cfg.val_size else "test_acc"]
+def held_out_accuracy(history):
+    """The last epoch's accuracy on what the run was scored on, validation or test, as the
+    history names it (loop.first_epoch_reaching reads it so too); a fraction."""
+    return history["epochs"][-1][f"{history['held_out']}_acc"]
 
 
 def spreads(cfg, dataset, rows, threads):
