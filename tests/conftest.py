@@ -4,6 +4,17 @@ import os
 import sys
 from pathlib import Path
 
+# Under pytest-xdist (pytest.ini: one worker a core, up to 4) each worker runs on its own share of
+# the cores, set before NumPy loads its BLAS, and the commands its tests start inherit it: every
+# --threads default and BLAS pool is sized from this process's cores (os.sched_getaffinity), so
+# the workers do not crowd one another's threads (unpinned, two workers made a fixture's
+# training 4x slower, and the suite ~1.4x faster in all, not ~2x).
+if "PYTEST_XDIST_WORKER" in os.environ:
+    _worker = int(os.environ["PYTEST_XDIST_WORKER"].removeprefix("gw"))
+    _workers = int(os.environ["PYTEST_XDIST_WORKER_COUNT"])
+    _cores = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, _cores[_worker % len(_cores)::max(1, min(_workers, len(_cores)))])
+
 import numpy as np
 import pytest
 
