@@ -52,8 +52,9 @@ def parse(argv=None):
     parser.add_argument("--twin", default="numpy", choices=TWINS,
                         help="the twin that trains the candidates")
     parser.add_argument("--only", type=int, nargs="+", help="indices of the candidates to run")
-    parser.add_argument("--out", help="the table (default learning_curves/[<data set>/]"
-                                      "tuning.csv)")
+    parser.add_argument("--out", help="the table (default: learning_curves/[<data set>/]"
+                                      "tuning.csv for --search mlp, tuning-<search>.csv "
+                                      "for the others)")
     parser.add_argument("--data-dir")
     parser.add_argument("--readme", default=str(DOCS / "defaults.md"),
                         help="the page holding the tuning sections")
@@ -149,7 +150,8 @@ def run_candidates(args, candidates, val_size, reach):
             if seeds:
                 print(f"candidate {i}: both twins on seeds {', '.join(map(str, seeds))}, and the "
                       f"NumPy twin from {AGREEMENT_STARTS} nudged starts a seed", flush=True)
-                row.update(agreement(cfg, dataset, threads, seeds, AGREEMENT_STARTS))
+                row.update(agreement(cfg, dataset, threads, seeds, AGREEMENT_STARTS,
+                                     known={(args.twin, cfg.seed): row["final_val_acc"]}))
             rows.append(row)
             print(pd.DataFrame(rows).to_string(index=False), flush=True)
     finally:

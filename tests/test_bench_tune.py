@@ -180,8 +180,10 @@ def test_an_agreement_search_measures_each_candidate_and_keeps_what_finished(
     import tune
     monkeypatch.setitem(tune.AGREEMENT_SEARCHES, ("lines", "mlp"), (0, 5))
     asked = []
-    def agreement(cfg, dataset, threads, seeds, starts):
+    def agreement(cfg, dataset, threads, seeds, starts, known):
         asked.append((cfg.hidden, cfg.epochs, cfg.val_size, len(dataset.x_val), seeds, starts))
+        # the search's own training of the candidate is handed over, not made again
+        assert list(known) == [("numpy", cfg.seed)] and 0.5 <= known["numpy", cfg.seed] <= 1
         if cfg.epochs == 10 and cfg.batch_size == 256:          # candidate 4: Ctrl-C in it
             raise KeyboardInterrupt
         return dict(lowest_val_acc=0.5, twin_gap=0.02 * cfg.epochs, self_spread=0.0)
@@ -203,7 +205,7 @@ def test_an_agreement_search_measures_each_candidate_and_keeps_what_finished(
     assert "2 of the 2 candidates keep both within 0.10 points" not in page.read_text()
     assert "1 of the 2 candidates keeps both within 0.10 points" in page.read_text()
     capsys.readouterr()
-    def diverges(*args):
+    def diverges(*args, **kwargs):
         raise tune.loop.Diverged("the loss became nan at step 3 (epoch 1)")
     monkeypatch.setattr(tune, "agreement", diverges)             # one line, the table kept
     code = tune.main(["--dataset", "lines", "--only", "4", "--out", str(out), "--no-readme"])

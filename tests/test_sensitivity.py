@@ -87,6 +87,14 @@ def test_agreement_trains_both_twins_from_each_seeds_weights_and_keeps_the_worst
         held_out="val", epochs=[dict(val_acc=0.1)], interrupted=twin.name == "torch"))
     with pytest.raises(KeyboardInterrupt):
         agreement.agreement(cfg, None, 1, (0,), 2)
+    # a training already made (tune.py's own run of the candidate) is read, not made again
+    monkeypatch.setattr(agreement.loop, "train", train)
+    trained.clear(), spread_calls.clear()
+    got = agreement.agreement(cfg, None, 1, (0, 1, 4), 2, known={("numpy", 1): 0.2790})
+    assert [(name, seed) for name, seed, _ in trained] == [
+        ("numpy", 0), ("torch", 0), ("torch", 1), ("numpy", 4), ("torch", 4)]
+    assert spread_calls[1] == (1, 0.2790, 2)          # the spread is about the known accuracy
+    assert got["lowest_val_acc"] == 0.2790 and got["twin_gap"] == 0.1
 
 
 def test_the_spread_reads_the_validation_accuracy_of_a_validation_run(monkeypatch):

@@ -15,21 +15,24 @@ from training import loop, models, sensitivity
 from twins import load_twin
 
 
-def agreement(cfg, dataset, threads, seeds, starts):
+def agreement(cfg, dataset, threads, seeds, starts, known=None):
     """cfg (its val_size set) trained by both twins on each of `seeds`, and by the NumPy twin from
-    `starts` nudged starts a seed ->
+    `starts` nudged starts a seed; `known`: {(twin name, seed): validation accuracy} of trainings
+    of cfg already made (tune.py's own run of the candidate), which are not made again ->
     dict(lowest_val_acc: the lowest validation accuracy over the seeds and twins (a fraction),
          twin_gap: the largest |NumPy - PyTorch| over the seeds (points),
          self_spread: the largest spread of the NumPy twin over its exact and nudged starts
                       (points)).
     Raises what training raises (Diverged, ModelError), and KeyboardInterrupt where one of its
     trainings was interrupted."""
+    known = known or {}
     twins = [load_twin(name, "cpu", threads) for name in ("numpy", "torch")]
     lowest, gaps, spreads = 1.0, [], []
     for seed in seeds:
         run = replace(cfg, seed=seed)
         params = models.init_params(run)
         numpy_acc, torch_acc = (
+            known[twin.name, seed] if (twin.name, seed) in known else
             sensitivity.held_out_accuracy(sensitivity.finished(loop.train(
                 twin, models.build(twin, run, params), dataset, run, progress=False,
                 log=lambda *a: None)))
