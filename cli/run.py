@@ -112,7 +112,7 @@ def train_and_save(twin, model, dataset, cfg, args, resume, total_steps):
           f"({cfg.schedule}), batch {cfg.batch_size}, {cfg.epochs} "
           f"epoch{'s' * (cfg.epochs != 1)}, label smoothing {cfg.label_smoothing:g}, "
           f"weight average {cfg.ema:g}, {cfg.dtype}, "
-          f"{args.threads} threads; data from {dataset.source}")
+          f"{args.threads} thread{'s' * (args.threads != 1)}; data from {dataset.source}")
     checkpoint = {}
     every = args.checkpoint_every
     def save_checkpoint(run, epoch):

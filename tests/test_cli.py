@@ -35,9 +35,10 @@ def tiny(tmp_path_factory):
 
 def test_main_np_runs_without_torch(tiny, tmp_path):
     r = run("main_np.py", *TINY, "--data-dir", str(tiny), "--history", str(tmp_path / "h.json"),
-            torch_missing=True)
+            "--threads", "1", torch_missing=True)
     assert r.returncode == 0, r.stderr
     assert "final test accuracy" in r.stdout
+    assert ", float32, 1 thread; data from" in r.stdout      # its summary line, in English
     history = json.loads((tmp_path / "h.json").read_text())
     assert len(history["step_losses"]) == 12 and history["twin"] == "numpy"
     assert set(history["epochs"][0]) >= {"train_loss", "test_loss", "test_acc", "seconds"}
@@ -157,8 +158,10 @@ def test_weights_from_one_twin_load_into_the_other(tiny, tmp_path):
     saved = {}
     for script in ("main_np.py", "main_torch.py"):
         saved[script] = tmp_path / f"{script}.npz"
-        r = run(script, *TINY, "--data-dir", str(tiny), "--save", str(saved[script]))
+        r = run(script, *TINY, "--data-dir", str(tiny), "--save", str(saved[script]),
+                "--threads", "2")
         assert r.returncode == 0, r.stderr
+        assert ", float32, 2 threads; data from" in r.stdout
     # Same weights from both twins (same init, same batches), and each loads into the other.
     a, _ = weights_file.load_weights(saved["main_np.py"])
     b, config = weights_file.load_weights(saved["main_torch.py"])
