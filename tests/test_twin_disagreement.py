@@ -1,0 +1,60 @@
+"""benchmarks/twin_disagreement.py: the images exactly one of two networks gets right, and the
+chance that coin flips over them keep the gap within a bound."""
+import itertools
+
+import numpy as np
+import pytest
+
+import mlp_np
+from benchmarks import twin_disagreement as td
+from training import weights_file
+
+
+def test_chance_within_counts_every_way_the_coins_can_fall():
+    assert td.chance_within(0, 0) == 1                # no image to part them: gap 0
+    assert td.chance_within(1, 0) == 0                # one image: the gap is always 1
+    assert td.chance_within(2, 0) == 0.5
+    for d, k in itertools.product(range(9), range(11)):
+        gaps = [sum(flips) for flips in itertools.product((1, -1), repeat=d)]
+        assert td.chance_within(d, k) == sum(abs(g) <= k for g in gaps) / 2 ** d
+
+
+def right(params, data):
+    """Which test images an MLP of params (float64 here) gets right: written out, not the
+    project's evaluation."""
+    h = np.maximum(data.x_test @ params["W1"].T.astype(np.float64) + params["b1"], 0)
+    return (h @ params["W2"].T.astype(np.float64) + params["b2"]).argmax(1) == data.y_test
+
+
+def test_two_networks_gap_and_disagreement_are_counted_image_by_image(mnist, tmp_path, capsys):
+    a, b = mlp_np.init_params((784, 8, 10), 0), mlp_np.init_params((784, 8, 10), 1)
+    weights_file.save_weights(tmp_path / "a.npz", a, {"hidden": [8]})
+    weights_file.save_weights(tmp_path / "b.npz", b, {"hidden": [8], "twin": "torch"})
+    ra, rb = right(a, mnist), right(b, mnist)
+    d, gap = int((ra != rb).sum()), abs(int(ra.sum()) - int(rb.sum()))
+    assert d > 0 and gap > 0                          # two networks that differ
+    assert td.main([str(tmp_path / "a.npz"), str(tmp_path / "b.npz"), "--within",
+                    str(100 * (gap + 1) / 10_000)]) == 0
+    out = capsys.readouterr().out
+    assert f"a.npz (numpy): {100 * ra.mean():.2f}% of the 10,000 test images of mnist" in out
+    assert f"b.npz (torch): {100 * rb.mean():.2f}%" in out
+    assert f"gap {gap / 100:.2f} points ({gap} images); right in exactly one: {d}" in out
+    p = td.chance_within(d, gap + 1)
+    assert f"({gap + 1} images) with probability {p:.2f} on a seed, {p ** 3:.2f} on each" in out
+    assert td.main([str(tmp_path / "a.npz")] * 2) == 0      # a network against itself
+    assert "right in exactly one: 0" in capsys.readouterr().out
+
+
+def test_files_that_cannot_be_compared_are_one_line_errors(tmp_path, capsys):
+    weights_file.save_weights(tmp_path / "m.npz", mlp_np.init_params((784, 8, 10), 0),
+                              {"hidden": [8]})
+    weights_file.save_weights(tmp_path / "f.npz", mlp_np.init_params((784, 8, 10), 0),
+                              {"hidden": [8], "dataset": "fashion-mnist"})
+    assert td.main([str(tmp_path / "m.npz"), str(tmp_path / "gone.npz")]) == 1
+    assert capsys.readouterr().err.strip().endswith("gone.npz does not exist")
+    assert td.main([str(tmp_path / "m.npz"), str(tmp_path / "f.npz")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "different data sets (mnist, fashion-mnist)" in err
+    with pytest.raises(SystemExit) as stop:
+        td.main([str(tmp_path / "m.npz")] * 2 + ["--within", "-1"])
+    assert stop.value.code == 2
