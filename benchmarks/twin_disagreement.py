@@ -45,45 +45,70 @@ def chance_within(d, k):
     return sum(math.comb(d, x) for x in range(d + 1) if abs(2 * x - d) <= k) / 2 ** d
 
 
-def right_answers(path, dataset, twin_name, threads):
-    """(N,) bool: which test images of `dataset` the file's network, in `twin_name`, gets
-    right."""
-    params, cfg = initial_params(Config(dataset=dataset), path)
+def right_answers(path, config, threads):
+    """(N,) bool: which test images of the file's data set its network, in the twin and dtype
+    its config records, gets right."""
+    dataset = weights_file.trained_on(config)
+    params, cfg = initial_params(Config(dataset=dataset, dtype=config.get("dtype", "float32")),
+                                 path)
     data = load(dataset, dtype=cfg.dtype, allow_download=False)
-    twin = load_twin(twin_name, "cpu", threads)
+    twin = load_twin(config.get("twin", "numpy"), "cpu", threads)
     return predictions(twin, models.build(twin, cfg, params), data.x_test) == data.y_test
+
+
+def unlike(configs):
+    """Why two weights files' configs are not two runs of one recipe (a sentence), or None."""
+    differ = sorted(k for k in set(configs[0]) | set(configs[1])
+                    if k != "twin" and configs[0].get(k) != configs[1].get(k))
+    return f"the files differ in {', '.join(differ)}" if differ else None
+
+
+def within_bound(text):
+    """argparse type of --within: points from 0 to 100."""
+    value = float(text)
+    if not 0 <= value <= 100:                     # NaN too
+        raise argparse.ArgumentTypeError(f"must be between 0 and 100 points, got {text}")
+    return value
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     parser.add_argument("weights", nargs=2, help="two .npz files of main_np.py / main_torch.py")
-    parser.add_argument("--within", type=float, default=0.10,
+    parser.add_argument("--within", type=within_bound, default=0.10,
                         help="the gap asked for, in points (default 0.10: the layers issue's)")
     parser.add_argument("--seeds", type=int, default=3,
-                        help="how many seeds must each keep their gap within it (default 3)")
+                        help="how many seeds must all keep their gap within it (default 3)")
     args = parser.parse_args(argv)
-    if args.within < 0 or args.seeds < 1:
-        parser.error("--within must be at least 0 and --seeds at least 1")
+    if args.seeds < 1:
+        parser.error("--seeds must be at least 1")
     try:
-        saved = [weights_file.load_weights(path)[1] for path in args.weights]
-        sets = [weights_file.trained_on(config) for config in saved]
+        configs = [weights_file.load_weights(path)[1] for path in args.weights]
+        sets = [weights_file.trained_on(config) for config in configs]
         if sets[0] != sets[1]:
             return fail(f"the files were trained on different data sets ({sets[0]}, {sets[1]})")
-        names = [config.get("twin", "numpy") for config in saved]
-        a, b = (right_answers(path, sets[0], name, len(os.sched_getaffinity(0)))
-                for path, name in zip(args.weights, names))
+        a, b = (right_answers(path, config, len(os.sched_getaffinity(0)))
+                for path, config in zip(args.weights, configs))
     except ERRORS as e:
         return fail(str(e))
+    if unlike(configs):                           # the coin flips assume one recipe twice
+        print(f"twin_disagreement: warning: {unlike(configs)}: not two runs of one recipe, "
+              f"which the chances below assume", file=sys.stderr)
     n, d = len(a), int((a != b).sum())
-    for path, name, right in zip(args.weights, names, (a, b)):
-        print(f"{path} ({name}): {100 * right.mean():.2f}% of the {n:,} test images of {sets[0]}")
-    gap = int(a.sum()) - int(b.sum())
-    print(f"gap {100 * abs(gap) / n:.2f} points ({abs(gap)} images); right in exactly one: {d}")
+    for path, config, right in zip(args.weights, configs, (a, b)):
+        print(f"{path} ({config.get('twin', 'numpy')}): {100 * right.mean():.2f}% of the "
+              f"{n:,} test images of {sets[0]}")
+    gap = abs(int(a.sum()) - int(b.sum()))
+    print(f"gap {100 * gap / n:.2f} points ({gap} images); right in exactly one: {d}")
+    beyond = 1 - chance_within(d, gap - 1) if gap else 1.0
+    print(f"by chance alone (each of the {d} a coin flip): the gap's standard deviation "
+          f"{100 * math.sqrt(d) / n:.3f} points; this gap is "
+          f"{gap / math.sqrt(d) if d else 0:.1f} of them, one as large or larger has "
+          f"probability {beyond:.2f}")
     k = math.floor(args.within * n / 100 + 1e-9)
     p = chance_within(d, k)
-    print(f"by chance alone: the gap's standard deviation {100 * math.sqrt(d) / n:.3f} points; "
-          f"within {args.within:g} points ({k} images) with probability {p:.2f} on a seed, "
-          f"{p ** args.seeds:.2f} on each of {args.seeds} (if every seed's D is as this one's)")
+    print(f"within {args.within:g} points ({k} images): probability {p:.2f} on a seed, "
+          f"{p ** args.seeds:.2f} on all {args.seeds} (if every seed's twins part as far, "
+          f"independently)")
     return 0
 
 

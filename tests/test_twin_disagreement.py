@@ -32,17 +32,33 @@ def test_two_networks_gap_and_disagreement_are_counted_image_by_image(mnist, tmp
     weights_file.save_weights(tmp_path / "b.npz", b, {"hidden": [8], "twin": "torch"})
     ra, rb = right(a, mnist), right(b, mnist)
     d, gap = int((ra != rb).sum()), abs(int(ra.sum()) - int(rb.sum()))
-    assert d > 0 and gap > 0                          # two networks that differ
-    assert td.main([str(tmp_path / "a.npz"), str(tmp_path / "b.npz"), "--within",
-                    str(100 * (gap + 1) / 10_000)]) == 0
-    out = capsys.readouterr().out
-    assert f"a.npz (numpy): {100 * ra.mean():.2f}% of the 10,000 test images of mnist" in out
-    assert f"b.npz (torch): {100 * rb.mean():.2f}%" in out
+    assert d > 0 and gap > 1                          # two networks that differ
+    # the files in the other order: each is still evaluated by the twin that wrote it
+    assert td.main([str(tmp_path / "b.npz"), str(tmp_path / "a.npz"), "--within",
+                    str(100 * (gap + 1) / 10_000), "--seeds", "2"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""                                  # one recipe, two twins: no warning
+    assert f"b.npz (torch): {100 * rb.mean():.2f}% of the 10,000 test images of mnist" in out
+    assert f"a.npz (numpy): {100 * ra.mean():.2f}%" in out
     assert f"gap {gap / 100:.2f} points ({gap} images); right in exactly one: {d}" in out
+    assert f"standard deviation {100 * d ** 0.5 / 10_000:.3f} points" in out
+    assert f"this gap is {gap / d ** 0.5:.1f} of them" in out
+    beyond = 1 - td.chance_within(d, gap - 1)         # |gap| or more, either way
+    assert f"one as large or larger has probability {beyond:.2f}" in out
     p = td.chance_within(d, gap + 1)
-    assert f"({gap + 1} images) with probability {p:.2f} on a seed, {p ** 3:.2f} on each" in out
+    assert f"({gap + 1} images): probability {p:.2f} on a seed, {p ** 2:.2f} on all 2" in out
     assert td.main([str(tmp_path / "a.npz")] * 2) == 0      # a network against itself
     assert "right in exactly one: 0" in capsys.readouterr().out
+
+
+def test_files_of_two_recipes_are_compared_with_a_warning(tmp_path, capsys):
+    params = mlp_np.init_params((784, 8, 10), 0)
+    weights_file.save_weights(tmp_path / "a.npz", params, {"hidden": [8], "seed": 0})
+    weights_file.save_weights(tmp_path / "b.npz", params, {"hidden": [8], "seed": 7,
+                                                           "interrupted": True})
+    assert td.main([str(tmp_path / "a.npz"), str(tmp_path / "b.npz")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the files differ in interrupted, seed: not two runs" in err
 
 
 def test_files_that_cannot_be_compared_are_one_line_errors(tmp_path, capsys):
@@ -55,6 +71,8 @@ def test_files_that_cannot_be_compared_are_one_line_errors(tmp_path, capsys):
     assert td.main([str(tmp_path / "m.npz"), str(tmp_path / "f.npz")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "different data sets (mnist, fashion-mnist)" in err
-    with pytest.raises(SystemExit) as stop:
-        td.main([str(tmp_path / "m.npz")] * 2 + ["--within", "-1"])
-    assert stop.value.code == 2
+    for flag, value in (("--within", "-1"), ("--within", "nan"), ("--within", "inf"),
+                        ("--within", "1e308"), ("--seeds", "0")):
+        with pytest.raises(SystemExit) as stop:       # argparse's one line, before any work
+            td.main([str(tmp_path / "m.npz")] * 2 + [flag, value])
+        assert stop.value.code == 2
