@@ -35,7 +35,7 @@ from training.config import MODELS, Config
 from training.agreement import agreement
 from training.defaults import (AGREEMENT_SEARCHES, AGREEMENT_STARTS, PLAIN, SEARCH_MODELS,
                                SEARCHES)
-from training.sensitivity import finished
+from training.sensitivity import finished, held_out_accuracy
 from training.tuning import read_tuning, tuning_row
 from twins import TWINS, load_twin
 
@@ -151,7 +151,7 @@ def run_candidates(args, candidates, val_size, reach):
                 print(f"candidate {i}: both twins on seeds {', '.join(map(str, seeds))}, and the "
                       f"NumPy twin from {AGREEMENT_STARTS} nudged starts a seed", flush=True)
                 row.update(agreement(cfg, dataset, threads, seeds, AGREEMENT_STARTS,
-                                     known={(args.twin, cfg.seed): row["final_val_acc"]}))
+                                     known={(args.twin, cfg.seed): held_out_accuracy(history)}))
             rows.append(row)
             print(pd.DataFrame(rows).to_string(index=False), flush=True)
     finally:

@@ -45,13 +45,11 @@ def chance_within(d, k):
     return sum(math.comb(d, x) for x in range(d + 1) if abs(2 * x - d) <= k) / 2 ** d
 
 
-def right_answers(path, config, threads):
-    """(N,) bool: which test images of the file's data set its network, in the twin and dtype
-    its config records, gets right."""
-    dataset = weights_file.trained_on(config)
-    params, cfg = initial_params(Config(dataset=dataset, dtype=config.get("dtype", "float32")),
-                                 path)
-    data = load(dataset, dtype=cfg.dtype, allow_download=False)
+def right_answers(path, config, data, threads):
+    """(N,) bool: which of data's test images (the file's data set, in the dtype its config
+    records) the file's network, in the twin that wrote it, gets right."""
+    params, cfg = initial_params(Config(dataset=weights_file.trained_on(config),
+                                        dtype=data.x_test.dtype.name), path)
     twin = load_twin(config.get("twin", "numpy"), "cpu", threads)
     return predictions(twin, models.build(twin, cfg, params), data.x_test) == data.y_test
 
@@ -86,13 +84,16 @@ def main(argv=None):
         sets = [weights_file.trained_on(config) for config in configs]
         if sets[0] != sets[1]:
             return fail(f"the files were trained on different data sets ({sets[0]}, {sets[1]})")
-        a, b = (right_answers(path, config, len(os.sched_getaffinity(0)))
-                for path, config in zip(args.weights, configs))
+        dtypes = [config.get("dtype", "float32") for config in configs]
+        data = {dtype: load(sets[0], dtype=dtype, allow_download=False) for dtype in set(dtypes)}
+        a, b = (right_answers(path, config, data[dtype], len(os.sched_getaffinity(0)))
+                for path, config, dtype in zip(args.weights, configs, dtypes))
     except ERRORS as e:
         return fail(str(e))
-    if unlike(configs):                           # the coin flips assume one recipe twice
-        print(f"twin_disagreement: warning: {unlike(configs)}: not two runs of one recipe, "
-              f"which the chances below assume", file=sys.stderr)
+    why = unlike(configs)
+    if why:                                       # the coin flips assume one recipe twice
+        print(f"twin_disagreement: warning: {why}: not two runs of one recipe, which the "
+              f"chances below assume", file=sys.stderr)
     n, d = len(a), int((a != b).sum())
     for path, config, right in zip(args.weights, configs, (a, b)):
         print(f"{path} ({config.get('twin', 'numpy')}): {100 * right.mean():.2f}% of the "
