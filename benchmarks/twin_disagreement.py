@@ -1,13 +1,6 @@
 """How far two trainings' test accuracies part by chance alone: the test images on which exactly
-one of two weights files is right, and what that number allows the gap between them to be.
-
-Jordan ("Calibrated Chaos: Variance Between Runs of Neural Network Training is Harmless and
-Inevitable", ICLR 2024) finds that repeated trainings make nearly independent errors: which of
-the test set's borderline images a run gets right is a draw. Of the D images that exactly one of
-two runs gets right, each is then a fair coin for which run it favours, so the gap between them,
-in images, is 2 X - D with X ~ Binomial(D, 1/2): standard deviation sqrt(D) images. Two twins
-whose float32 sums part them (docs/defaults.md) are two such runs; a gap far outside this is the
-twins', not the draw's.
+one of two weights files is right (D), and what that number allows the gap between them to be:
+McNemar's exact test, as training/discordance.py states it (the model and its source).
 
     python -m benchmarks.twin_disagreement numpy.npz torch.npz [--within 0.10] [--seeds 3]
 
@@ -24,6 +17,7 @@ from datasets.base import DataError
 from datasets.catalog import load
 from storage.atomic import FileError
 from training import models, weights_file
+from training.discordance import chance_beyond, chance_within, discordant, sd_points
 from training.config import Config
 from training.loop import predictions
 from training.start import RunError, initial_params
@@ -37,12 +31,6 @@ def fail(message):
     """The command's one-line error on stderr; exit code 1."""
     print(f"twin_disagreement: error: {message}", file=sys.stderr)
     return 1
-
-
-def chance_within(d, k):
-    """P(|2 X - d| <= k) for X ~ Binomial(d, 1/2): the chance that d coin flips, each moving the
-    gap one image either way, leave it within k images. Exact (integer arithmetic)."""
-    return sum(math.comb(d, x) for x in range(d + 1) if abs(2 * x - d) <= k) / 2 ** d
 
 
 def right_answers(path, config, data, threads):
@@ -94,16 +82,16 @@ def main(argv=None):
     if why:                                       # the coin flips assume one recipe twice
         print(f"twin_disagreement: warning: {why}: not two runs of one recipe, which the "
               f"chances below assume", file=sys.stderr)
-    n, d = len(a), int((a != b).sum())
+    n, d = len(a), discordant(a, b)
     for path, config, right in zip(args.weights, configs, (a, b)):
         print(f"{path} ({config.get('twin', 'numpy')}): {100 * right.mean():.2f}% of the "
               f"{n:,} test images of {sets[0]}")
     gap = abs(int(a.sum()) - int(b.sum()))
     print(f"gap {100 * gap / n:.2f} points ({gap} images); right in exactly one: {d}")
-    beyond = 1 - chance_within(d, gap - 1) if gap else 1.0
+    beyond = chance_beyond(d, gap)
     print(f"by chance alone (each of the {d} a coin flip): the gap's standard deviation "
-          f"{100 * math.sqrt(d) / n:.3f} points; this gap is "
-          f"{gap / math.sqrt(d) if d else 0:.1f} of them, one as large or larger has "
+          f"{sd_points(d, n):.3f} points; this gap is "
+          f"{gap / d ** 0.5 if d else 0:.1f} of them, one as large or larger has "
           f"probability {beyond:.2f}")
     k = math.floor(args.within * n / 100 + 1e-9)
     p = chance_within(d, k)

@@ -166,3 +166,27 @@ def test_ctrl_c_writes_no_results(mnist, tmp_path):
                               "--out", str(tmp_path), "--no-readme"], ROOT, when="epoch  2/50")
     assert code == 130 and "interrupted: no results written" in err
     assert "Traceback" not in err and list(tmp_path.iterdir()) == []
+
+
+def test_the_twin_gap_verdict_says_how_likely_chance_alone_parts_them_so_far(quick):
+    """Each seed's rows record the test images exactly one twin gets right; the data sets
+    table's verdict on the twins' gap gives, for the seed of the largest gap, McNemar's exact
+    chance of so large a gap from those images alone. Rows that predate the count say nothing."""
+    from report.results_tables import datasets_section
+    from training.discordance import chance_beyond
+    out, _, _ = quick
+    one = pd.read_csv(out / "results.csv")
+    assert set(one.test_images) == {2000} and one.discordant.nunique() == 1
+    rows = pd.concat([one.assign(seed=seed) for seed in (0, 1, 2)], ignore_index=True)
+    rows = rows.assign(dataset="fashion-mnist", model="cnn", test_images=10_000,
+                       test_acc=[0.9350, 0.9350, 0.9343, 0.9330, 0.9340, 0.9345],
+                       discordant=[80, 80, 96, 96, 70, 70])
+    line = next(s for s in datasets_section(rows).splitlines() if s.startswith("- fashion"))
+    p = chance_beyond(96, 13)                          # seed 1: 13 of its 96 images apart
+    assert 0.1 < p < 0.3 and f"twins within 0.10 points: 0.13, **missed** (seed 1: 96 test " \
+        f"images right in one twin only; a gap this large by chance alone: probability " \
+        f"{p:.2f});" in line
+    older = rows.drop(columns=["discordant", "test_images"])
+    assert "twins within 0.10 points: 0.13, **missed**;" in datasets_section(older)
+    mixed = rows.assign(discordant=[np.nan, np.nan, np.nan, np.nan, 70, 70])   # concat's NaN
+    assert "0.13, **missed**;" in datasets_section(mixed)

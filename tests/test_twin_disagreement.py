@@ -1,22 +1,12 @@
 """benchmarks/twin_disagreement.py: the images exactly one of two networks gets right, and the
 chance that coin flips over them keep the gap within a bound."""
-import itertools
-
 import numpy as np
 import pytest
 
 import mlp_np
 from benchmarks import twin_disagreement as td
 from training import weights_file
-
-
-def test_chance_within_counts_every_way_the_coins_can_fall():
-    assert td.chance_within(0, 0) == 1                # no image to part them: gap 0
-    assert td.chance_within(1, 0) == 0                # one image: the gap is always 1
-    assert td.chance_within(2, 0) == 0.5
-    for d, k in itertools.product(range(9), range(11)):
-        gaps = [sum(flips) for flips in itertools.product((1, -1), repeat=d)]
-        assert td.chance_within(d, k) == sum(abs(g) <= k for g in gaps) / 2 ** d
+from training.discordance import chance_within
 
 
 def right(params, data):
@@ -43,9 +33,9 @@ def test_two_networks_gap_and_disagreement_are_counted_image_by_image(mnist, tmp
     assert f"gap {gap / 100:.2f} points ({gap} images); right in exactly one: {d}" in out
     assert f"standard deviation {100 * d ** 0.5 / 10_000:.3f} points" in out
     assert f"this gap is {gap / d ** 0.5:.1f} of them" in out
-    beyond = 1 - td.chance_within(d, gap - 1)         # |gap| or more, either way
+    beyond = 1 - chance_within(d, gap - 1)         # |gap| or more, either way
     assert f"one as large or larger has probability {beyond:.2f}" in out
-    p = td.chance_within(d, gap + 1)
+    p = chance_within(d, gap + 1)
     assert f"({gap + 1} images): probability {p:.2f} on a seed, {p ** 2:.2f} on all 2" in out
     assert td.main([str(tmp_path / "a.npz")] * 2) == 0      # a network against itself
     assert "right in exactly one: 0" in capsys.readouterr().out

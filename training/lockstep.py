@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from training import loop, models
+from training.discordance import discordant
 from twins import load_twin
 
 PARITY_STEPS = 200           # steps of the float64 parity run
@@ -57,7 +58,9 @@ def run_seeds(cfg, dataset, devices, threads, seeds, progress=True):
         for h in histories:
             h["peak_memory_mb"] = peak_mb[h["twin"]]
         steps = parity_frame(cfg.dtype, histories)
-        rows += [results_row(h, run_cfg, len(dataset.y_train), steps.abs_diff.max())
+        # the test images exactly one twin gets right: how far chance alone parts them
+        d = discordant(*(h["test_predictions"] == dataset.y_test for h in histories))
+        rows += [results_row(h, run_cfg, len(dataset.y_train), steps.abs_diff.max(), d)
                  for h in histories]
         if first_steps is None:
             first_steps, curves = steps, histories
@@ -98,8 +101,10 @@ def parity_frame(dtype, histories):
                              abs_diff=np.abs(a - b)))
 
 
-def results_row(history, cfg, n_train, max_diff):
-    """One twin's row of results.csv: its config, accuracy, loss, times and memory."""
+def results_row(history, cfg, n_train, max_diff, discordant_images):
+    """One twin's row of results.csv: its config, accuracy, loss, times and memory; the seed's
+    test images (test_images) and those exactly one twin gets right (discordant: the same in
+    both twins' rows; training/discordance.py)."""
     last = history["epochs"][-1]
     reached_98 = loop.first_epoch_reaching(history, 0.98)
     config = {k: getattr(cfg, k) for k in CONFIG_COLUMNS}
@@ -112,7 +117,8 @@ def results_row(history, cfg, n_train, max_diff):
                 images_per_second=n_train * len(history["epochs"]) / history["train_seconds"],
                 seconds_to_98=reached_98.get("train_seconds", np.nan),
                 peak_memory_mb=history["peak_memory_mb"],
-                max_step_loss_diff=max_diff)
+                max_step_loss_diff=max_diff,
+                test_images=len(history["test_predictions"]), discordant=discordant_images)
 
 
 def reset_peak_memory(device):

@@ -1,0 +1,38 @@
+"""How far two trainings' test accuracies part by chance alone: McNemar's exact test on the
+test images exactly one of them gets right (the discordant pairs).
+
+Jordan ("Calibrated Chaos: Variance Between Runs of Neural Network Training is Harmless and
+Inevitable", ICLR 2024) finds that repeated trainings make nearly independent errors: which of
+the test set's borderline images a run gets right is a draw. Of the D images that exactly one of
+two runs gets right, each is then a fair coin for which run it favours, so the gap between them,
+in images, is 2 X - D with X ~ Binomial(D, 1/2): standard deviation sqrt(D) images. This is
+McNemar's test (Psychometrika 12, 1947) in its exact, binomial form. Two twins whose float32
+sums part them (docs/defaults.md) are two such runs; a gap far outside this is the twins', not
+the draw's.
+"""
+import math
+
+import numpy as np
+
+
+def discordant(right_a, right_b):
+    """The number of images exactly one of two networks gets right. right_a, right_b: (N,) bool,
+    which of the same N test images each gets right."""
+    return int(np.count_nonzero(np.asarray(right_a) != np.asarray(right_b)))
+
+
+def chance_within(d, k):
+    """P(|2 X - d| <= k) for X ~ Binomial(d, 1/2): the chance that d coin flips, each moving the
+    gap one image either way, leave it within k images. Exact (integer arithmetic)."""
+    return sum(math.comb(d, x) for x in range(d + 1) if abs(2 * x - d) <= k) / 2 ** d
+
+
+def chance_beyond(d, gap):
+    """McNemar's exact two-sided p-value: P(|2 X - d| >= gap), X ~ Binomial(d, 1/2), the chance
+    that d coin flips part two networks by `gap` images or more. gap: whole images, >= 0."""
+    return 1 - chance_within(d, gap - 1) if gap > 0 else 1.0
+
+
+def sd_points(d, n):
+    """The gap's standard deviation under the coin flips, in percentage points of n images."""
+    return 100 * math.sqrt(d) / n
