@@ -5,7 +5,8 @@ import math
 
 import numpy as np
 
-from training.discordance import chance_beyond, chance_within, discordant, sd_points
+from training.discordance import (chance_beyond, chance_within, discordant,
+                                  most_unlike_chance, sd_points)
 
 
 def every_gap(d):
@@ -30,6 +31,20 @@ def test_chance_beyond_is_mcnemars_two_sided_exact_p_value():
                             sum(abs(g) >= gap for g in every_gap(d)) / 2 ** d)
     # a textbook case: 10 discordant pairs split 9 to 1, exact two-sided p = 22 / 1024
     assert math.isclose(chance_beyond(10, 8), 22 / 1024)
+    # a far gap keeps its digits: all 60 one way, 2 / 2**60, not 0 or rounding noise
+    assert math.isclose(chance_beyond(60, 60), 2 / 2 ** 60, rel_tol=1e-12)
+
+
+def test_the_seed_most_unlike_chance_and_the_chance_of_one_in_k_as_far_out():
+    # seed 1's 13 of 96 is further out than seed 2's 14 of 200, though a smaller gap
+    seeds = [(0, 80, 0), (1, 96, 13), (2, 200, 14)]
+    seed, d, gap, p, p_any = most_unlike_chance(seeds)
+    assert (seed, d, gap, p) == (1, 96, 13, chance_beyond(96, 13))
+    assert chance_beyond(200, 14) > p and math.isclose(p_any, 1 - (1 - p) ** 3)
+    # equal p: the larger gap (13 and 14 share it: an odd d makes only odd gaps), then the first
+    assert most_unlike_chance([(5, 9, 1), (6, 9, 0)])[0] == 5
+    assert most_unlike_chance([(7, 9, 3), (8, 9, 3)])[0] == 7
+    assert most_unlike_chance([(0, 5, 0)])[3:] == (1.0, 1.0)      # nothing unlike chance
 
 
 def test_discordant_counts_images_exactly_one_network_gets_right():

@@ -7,8 +7,9 @@ the test set's borderline images a run gets right is a draw. Of the D images tha
 two runs gets right, each is then a fair coin for which run it favours, so the gap between them,
 in images, is 2 X - D with X ~ Binomial(D, 1/2): standard deviation sqrt(D) images. This is
 McNemar's test (Psychometrika 12, 1947) in its exact, binomial form. Two twins whose float32
-sums part them (docs/defaults.md) are two such runs; a gap far outside this is the twins', not
-the draw's.
+sums part them (docs/defaults.md) are two such runs if Jordan's finding, made on CIFAR-10 and
+ImageNet, holds for them (an extrapolation); then a gap far outside this is the twins', not the
+draw's.
 """
 import math
 
@@ -29,8 +30,22 @@ def chance_within(d, k):
 
 def chance_beyond(d, gap):
     """McNemar's exact two-sided p-value: P(|2 X - d| >= gap), X ~ Binomial(d, 1/2), the chance
-    that d coin flips part two networks by `gap` images or more. gap: whole images, >= 0."""
-    return 1 - chance_within(d, gap - 1) if gap > 0 else 1.0
+    that d coin flips part two networks by `gap` images or more. gap: whole images, >= 0.
+    The tail is summed itself, not taken from 1 - chance_within: a small p keeps its digits."""
+    return sum(math.comb(d, x) for x in range(d + 1) if abs(2 * x - d) >= gap) / 2 ** d
+
+
+def most_unlike_chance(seeds):
+    """seeds: (seed, discordant images d, gap in whole images) for each seed of a run ->
+    (seed, d, gap, p, p_any): the seed whose gap chance alone explains least (smallest McNemar
+    p; on a tie the larger gap, then the first seed), and the chance that at least one of the
+    k = len(seeds) seeds, independently, shows a p that small (Sidak's 1 - (1 - p)^k: the p of
+    the worst seed, corrected for its having been picked as the worst; an upper bound, as
+    exact p-values of whole images are never smaller than uniform ones)."""
+    scored = [(chance_beyond(d, gap), -gap, i, seed, d, gap)
+              for i, (seed, d, gap) in enumerate(seeds)]
+    p, _, _, seed, d, gap = min(scored)
+    return seed, d, gap, p, 1 - (1 - p) ** len(seeds)
 
 
 def sd_points(d, n):
