@@ -15,6 +15,7 @@ import sys
 
 from datasets.base import DataError
 from datasets.catalog import load
+from report.results_tables import probability
 from storage.atomic import FileError
 from training import models, weights_file
 from training.discordance import chance_beyond, chance_within, discordant, sd_points
@@ -92,12 +93,12 @@ def main(argv=None):
     print(f"by chance alone (each of the {d} a coin flip): the gap's standard deviation "
           f"{sd_points(d, n):.3f} points; this gap is "
           f"{gap / d ** 0.5 if d else 0:.1f} of them, one as large or larger has "
-          f"probability {beyond:.2f}")
+          f"probability {probability(beyond)}")
     k = math.floor(args.within * n / 100 + 1e-9)
     p = chance_within(d, k)
-    print(f"within {args.within:g} points ({k} images): probability {p:.2f} on a seed, "
-          f"{p ** args.seeds:.2f} on all {args.seeds} (if every seed's twins part as far, "
-          f"independently)")
+    print(f"within {args.within:g} points ({k} images): probability {probability(p)} on a "
+          f"seed, {probability(p ** args.seeds)} on all {args.seeds} (if every seed's twins "
+          f"part as far, independently)")
     return 0
 
 

@@ -70,7 +70,10 @@ def chance_of(r, gap):
 
 
 def probability(p):
-    """p as shown: two decimals, or two digits where it is below 0.01 (a twin fault's p)."""
+    """p as shown: two decimals, or two digits where it is below 0.01 (a twin fault's p); one
+    below the smallest float (the exact sum underflowed) as such, not as 0."""
+    if p == 0:
+        return "< 1e-300"
     return f"{p:.2f}" if p >= 0.01 else f"{p:.1e}"
 
 

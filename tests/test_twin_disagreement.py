@@ -1,12 +1,16 @@
 """benchmarks/twin_disagreement.py: the images exactly one of two networks gets right, and the
 chance that coin flips over them keep the gap within a bound."""
+from fractions import Fraction
+from math import comb
+
 import numpy as np
 import pytest
 
 import mlp_np
 from benchmarks import twin_disagreement as td
+from report.results_tables import probability
 from training import weights_file
-from training.discordance import chance_within
+from training.discordance import chance_beyond, chance_within
 
 
 def right(params, data):
@@ -14,6 +18,12 @@ def right(params, data):
     project's evaluation."""
     h = np.maximum(data.x_test @ params["W1"].T.astype(np.float64) + params["b1"], 0)
     return (h @ params["W2"].T.astype(np.float64) + params["b2"]).argmax(1) == data.y_test
+
+
+def shown(p):
+    """A probability as the command must print it: two decimals, or, below 0.01, two digits and
+    a power of ten (a fault's p is not 0.00)."""
+    return f"{p:.2f}" if p >= 0.01 else f"{p:.1e}"
 
 
 def test_two_networks_gap_and_disagreement_are_counted_image_by_image(mnist, tmp_path, capsys):
@@ -33,12 +43,44 @@ def test_two_networks_gap_and_disagreement_are_counted_image_by_image(mnist, tmp
     assert f"gap {gap / 100:.2f} points ({gap} images); right in exactly one: {d}" in out
     assert f"standard deviation {100 * d ** 0.5 / 10_000:.3f} points" in out
     assert f"this gap is {gap / d ** 0.5:.1f} of them" in out
-    beyond = 1 - chance_within(d, gap - 1)         # |gap| or more, either way
-    assert f"one as large or larger has probability {beyond:.2f}" in out
+    # |gap| or more, either way, in exact fractions: 1 - chance_within would lose a small p
+    beyond = float(Fraction(sum(comb(d, x) for x in range(d + 1) if abs(2 * x - d) >= gap),
+                            2 ** d))
+    assert f"one as large or larger has probability {shown(beyond)}" in out
     p = chance_within(d, gap + 1)
-    assert f"({gap + 1} images): probability {p:.2f} on a seed, {p ** 2:.2f} on all 2" in out
+    assert f"({gap + 1} images): probability {shown(p)} on a seed, {shown(p ** 2)} on all 2" \
+        in out
     assert td.main([str(tmp_path / "a.npz")] * 2) == 0      # a network against itself
     assert "right in exactly one: 0" in capsys.readouterr().out
+
+
+def test_a_twin_fault_s_small_chance_is_printed_with_its_digits(mnist, tmp_path, capsys):
+    """A deliberate fault: the second network is the first unable to answer the three classes
+    the first gets most often right, so the images between them go mostly one way. Its p, far
+    below 0.01, must read as such (two digits and its power of ten), not as 0.00."""
+    a = mlp_np.init_params((784, 8, 10), 0)
+    ra = right(a, mnist)
+    b = {**a, "b2": a["b2"].copy()}
+    b["b2"][np.bincount(mnist.y_test[ra], minlength=10).argsort()[-3:]] = -1e6  # never answered
+    rb = right(b, mnist)
+    d, gap = int((ra != rb).sum()), abs(int(ra.sum()) - int(rb.sum()))
+    beyond = chance_beyond(d, gap)
+    assert 0 < beyond < 1e-10 and gap > 50           # a fault: far outside the coin flips
+    for name, params in (("a", a), ("b", b)):
+        weights_file.save_weights(tmp_path / f"{name}.npz", params, {"hidden": [8]})
+    assert td.main([str(tmp_path / "a.npz"), str(tmp_path / "b.npz"), "--within", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert f"one as large or larger has probability {beyond:.1e}" in out
+    assert "probability 0.00" not in out
+    p = chance_within(d, 50)
+    assert f"(50 images): probability {shown(p)} on a seed, {shown(p ** 3)} on all 3" in out
+
+
+def test_a_chance_below_the_smallest_float_is_said_so_not_zero():
+    assert chance_beyond(2000, 2000) == 0.0          # 2 / 2^2000 underflows
+    assert probability(chance_beyond(2000, 2000)) == "< 1e-300"
+    assert probability(chance_beyond(13, 13)) == "2.4e-04"
+    assert probability(0.3) == "0.30" and probability(0.01) == "0.01"
 
 
 def test_files_of_two_recipes_are_compared_with_a_warning(tmp_path, capsys):
