@@ -8,15 +8,34 @@ import numpy as np
 import pandas as pd
 
 
+def cpu_of(cpuinfo):
+    """The processor as /proc/cpuinfo's text describes it, e.g. 'AMD EPYC (family 25, model 1;
+    AVX2)', or None where the text names none. A virtual machine often shows only the maker's
+    line ('AMD EPYC'); the family and model numbers tell its generations apart, and the widest
+    vector instructions decide which of BLAS's kernels run, so how float32 sums are rounded
+    (two hosts of one name part: docs/training.md)."""
+    name = re.search(r"^model name\s*:\s*(.*)$", cpuinfo, re.M)
+    if not name:
+        return None
+    ids = [f"{key} {m.group(1)}" for key in ("family", "model")
+           if (m := re.search(rf"^(?:cpu )?{key}\s*:\s*(\d+)$", cpuinfo, re.M))]
+    listed = re.search(r"^flags\s*:(.*)$", cpuinfo, re.M)
+    flags = set(listed.group(1).split()) if listed else set()
+    vector = next((shown for flag, shown in (("avx512f", "AVX-512"), ("avx2", "AVX2"),
+                                            ("avx", "AVX")) if flag in flags), None)
+    detail = "; ".join(part for part in (", ".join(ids), vector) if part)
+    return f"{name.group(1).strip()} ({detail})" if detail else name.group(1).strip()
+
+
 def machine_line(device="cpu", threads=1):
-    """e.g. 'Intel(R) Xeon(R) Processor, 2 cores, 2 threads per twin; Python 3.11.7, NumPy
-    2.4.6, PyTorch 2.13.0+cpu' (and the GPU with device cuda)."""
+    """e.g. 'AMD EPYC (family 25, model 1; AVX2), 2 cores, 2 threads per twin; Python 3.11.7,
+    NumPy 2.4.6, PyTorch 2.13.0+cpu' (and the GPU with device cuda)."""
     import torch
-    cpu = platform.processor() or platform.machine()
     try:
-        cpu = re.search(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text()).group(1)
-    except (OSError, AttributeError):
-        pass
+        cpu = cpu_of(Path("/proc/cpuinfo").read_text()) or platform.processor()
+    except OSError:
+        cpu = platform.processor()
+    cpu = cpu or platform.machine()
     gpu = f", GPU {torch.cuda.get_device_name()}" if device == "cuda" else ""
     cores = len(os.sched_getaffinity(0))
     return (f"{cpu}, {cores} core{'s' * (cores != 1)}, {threads} "
