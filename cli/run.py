@@ -139,14 +139,15 @@ def train_and_save(twin, model, dataset, cfg, args, resume, total_steps):
     rescued += keep(args.history, lambda path: write_json(path, history))
     if rescued:
         return fail("; ".join(rescued))
+    saved = [str(p) for p in (args.save, args.history) if p]
     if history["interrupted"]:
-        saved = [p for p in (args.save, args.history) if p]
         print(f"interrupted by {signal.Signals(loop.stopped_by()).name}: saved "
               f"{', '.join(saved) if saved else 'nothing (no --save/--history)'}")
         return 128 + loop.stopped_by()
     last, held_out = history["epochs"][-1], history["held_out"]
     print(f"{label}: final {held_out} accuracy {100 * last[f'{held_out}_acc']:.2f}% "
-          f"after {history['train_seconds']:.1f} s of training")
+          f"after {history['train_seconds']:.1f} s of training"
+          + (f"; saved {', '.join(saved)}" if saved else ""))
     return 0
 
 

@@ -38,6 +38,7 @@ def test_main_np_runs_without_torch(tiny, tmp_path):
             "--threads", "1", torch_missing=True)
     assert r.returncode == 0, r.stderr
     assert "final test accuracy" in r.stdout
+    assert r.stdout.rstrip().endswith(f"s of training; saved {tmp_path / 'h.json'}")  # says where
     assert ", float32, 1 thread; data from" in r.stdout      # its summary line, in English
     history = json.loads((tmp_path / "h.json").read_text())
     assert len(history["step_losses"]) == 12 and history["twin"] == "numpy"
@@ -64,6 +65,11 @@ def test_main_np_runs_without_torch(tiny, tmp_path):
      "--batch-norm --dropout --activation would do nothing for an MLP without a hidden layer"),
     (["--channels", "4", "8", "--kernel", "3"], "--channels --kernel would do nothing for "
                                                 "--model mlp: leave them out"),
+    # an MLP's convolutions are idle, not inconsistent: their defaults (two convolutions'
+    # padding) once took the blame for a --channels of one
+    (["--channels", "4"], "--channels would do nothing for --model mlp: leave it out"),
+    (["--channels", "4", "8", "16", "--stride", "1", "2"], "--channels --stride would do "
+                                                           "nothing for --model mlp"),
     (["--momentum", "0.5"], "--momentum would do nothing for --optimizer adam: leave it out"),
     (["--optimizer", "rmsprop"], "invalid choice: 'rmsprop'"),
     (["--dtype", "float16"], "invalid choice: 'float16'"),

@@ -140,8 +140,8 @@ def flag(name):
 def validate(cfg, given=None, resuming=False):
     """The first thing wrong with `cfg` as a sentence, or None: each field against its bounds,
     in the order of the fields; then --distortion against --augment (with `given`, the flags
-    of a command line, a --distortion given without --augment even at its default); then each
-    convolution's padding and stride against --channels. resuming: only the fields' bounds, as
+    of a command line, a --distortion given without --augment even at its default); then, for
+    a CNN, each convolution's padding and stride against --channels. resuming: only the fields' bounds, as
     the flags of --resume only repeat its file's values (cli/run.py holds them to those)."""
     for f in fields(Config):
         value = getattr(cfg, f.name)
@@ -153,7 +153,9 @@ def validate(cfg, given=None, resuming=False):
         return None
     if not cfg.augment and (cfg.distortion != Config.distortion or "distortion" in (given or ())):
         return f"--distortion {cfg.distortion} needs --augment (without it no image is distorted)"
-    for name in ("padding", "stride"):
+    # a CNN's layers against each other only for a CNN: an MLP's are idle (idle_flags names
+    # the flags given), and their defaults must not be blamed for a --channels given
+    for name in ("padding", "stride") if cfg.model == "cnn" else ():
         value = getattr(cfg, name)
         if len(value) != len(cfg.channels):
             default = " (the default, for two)" if value == Config.padding else ""
