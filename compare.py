@@ -50,14 +50,12 @@ from storage.atomic import (FileError, check_markers, check_writable, replace_be
                             write_text)
 from storage.paths import README, results_folder, results_root
 from training import config, loop, models
-from training.defaults import MODEL_PICTURES, MODEL_RUNS
+from training.defaults import MODEL_PICTURES, MODEL_RUNS, QUICK_TEST, QUICK_TRAIN
 from training.lockstep import CONFIG_COLUMNS, parity_run, run_seeds
 from training.model_rows import in_order, measures, model_config, row_keeps
 from twins import load_twin
 from twins.base import TwinError
 from twins.numpy_twin import cupy_or_error
-
-QUICK_TRAIN, QUICK_TEST = 5000, 2000
 
 
 def parse(argv=None):
@@ -189,7 +187,8 @@ def compare(parser, cfg, args):
     warn(dataset)                  # past every check: an error stays the run's one line
     progress = not args.no_progress
     rows, steps, curves = run_seeds(cfg, dataset, devices, args.threads, args.seeds, progress)
-    rows = [dict(r, network=models.describe(cfg), machine=machine(args)) for r in rows]
+    rows = [dict(r, network=models.describe(cfg), machine=machine(args), quick=args.quick)
+            for r in rows]
     parity = pd.concat([steps, parity_run(cfg, load_data(args, "float64"), devices,
                                           args.threads, progress)], ignore_index=True)
     results = pd.DataFrame(rows)
@@ -230,7 +229,8 @@ def compare_models(args, dataset, devices):
                                           not args.no_progress)
         beside = measures(key, cfg, dataset, model_rows, args.threads)   # the bound, ...
         rows = pd.DataFrame([dict(r, name=name, parameters=n_params, **beside[r["seed"]],
-                                  network=models.describe(cfg), machine=machine(args))
+                                  network=models.describe(cfg), machine=machine(args),
+                                  quick=args.quick)
                              for r in model_rows])
         table = rows if table is None else in_order(pd.concat([table[table.name != name],
                                                                rows]))

@@ -15,7 +15,7 @@ import sys
 
 from datasets.base import DataError
 from datasets.catalog import load
-from report.results_tables import probability
+from report.verdicts import probability
 from storage.atomic import FileError
 from training import models, weights_file
 from training.discordance import chance_beyond, chance_within, discordant, sd_points
@@ -50,6 +50,10 @@ def unlike(configs):
     return f"the files differ in {', '.join(differ)}" if differ else None
 
 
+def images(count):
+    return f"{count} image{'s' * (count != 1)}"
+
+
 def within_bound(text):
     """argparse type of --within: points from 0 to 100."""
     value = float(text)
@@ -59,10 +63,12 @@ def within_bound(text):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.twin_disagreement",
+                                     description=__doc__.split("\n\n")[0], allow_abbrev=False)
     parser.add_argument("weights", nargs=2, help="two .npz files of main_np.py / main_torch.py")
     parser.add_argument("--within", type=within_bound, default=0.10,
-                        help="the gap asked for, in points (default 0.10: the layers issue's)")
+                        help="the gap asked for, in points (default 0.10: the twins' target in "
+                             "the README's tables)")
     parser.add_argument("--seeds", type=int, default=3,
                         help="how many seeds must all keep their gap within it (default 3)")
     args = parser.parse_args(argv)
@@ -88,7 +94,7 @@ def main(argv=None):
         print(f"{path} ({config.get('twin', 'numpy')}): {100 * right.mean():.2f}% of the "
               f"{n:,} test images of {sets[0]}")
     gap = abs(int(a.sum()) - int(b.sum()))
-    print(f"gap {100 * gap / n:.2f} points ({gap} images); right in exactly one: {d}")
+    print(f"gap {100 * gap / n:.2f} points ({images(gap)}); right in exactly one: {d}")
     beyond = chance_beyond(d, gap)
     print(f"by chance alone (each of the {d} a coin flip): the gap's standard deviation "
           f"{sd_points(d, n):.3f} points; this gap is "
@@ -96,7 +102,7 @@ def main(argv=None):
           f"probability {probability(beyond)}")
     k = math.floor(args.within * n / 100 + 1e-9)
     p = chance_within(d, k)
-    print(f"within {args.within:g} points ({k} images): probability {probability(p)} on a "
+    print(f"within {args.within:g} points ({images(k)}): probability {probability(p)} on a "
           f"seed, {probability(p ** args.seeds)} on all {args.seeds} (if every seed's twins "
           f"part as far, independently)")
     return 0

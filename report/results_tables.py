@@ -10,8 +10,9 @@ from storage.atomic import FileError
 from storage.paths import results_folder
 from storage.tables import as_numbers, check_twins, read_table
 from training.config import MODELS
+from report.verdicts import (QUICK_RUN, QUICK_SAID, chance_of, quick_run, seconds_or_never,
+                             verdict)
 from training.defaults import MNIST_TARGETS, TARGETS
-from training.discordance import most_unlike_chance
 from training.models import describe
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -30,10 +31,6 @@ def has_results_section(cfg):
     return cfg.dataset == "mnist" and cfg.model == "mlp"
 
 
-def verdict(ok):
-    return "**met**" if ok else "**missed**"
-
-
 def by_seed(results):
     """results pivoted by seed, and per seed the NumPy / PyTorch time ratio and the twins'
     accuracy gap in points."""
@@ -43,48 +40,17 @@ def by_seed(results):
     return pivot, ratio, gap
 
 
-def chance_of(r, gap):
-    """' (McNemar's exact test ...: smallest p P, seed S, G of D images apart; ...)' where the
-    rows record, for every seed, the test images exactly one twin gets right (columns discordant
-    and test_images, compare.py's since it counts them), and some seed's twins differ; ''
-    otherwise (training/discordance.py: the model, and Sidak's correction for the worst seed).
-    gap: by_seed's, points per seed."""
-    if not {"discordant", "test_images"} <= set(r.columns):
-        return ""
-    seeds = []
-    for seed, points in gap.items():
-        row = r[r.seed == seed].iloc[0]
-        if pd.isna(points) or pd.isna(row.discordant) or pd.isna(row.test_images):
-            return ""
-        d, images = int(row.discordant), round(points * row.test_images / 100)
-        if images > d or (d - images) % 2:           # not counted from the same answers
-            return ""
-        seeds.append((seed, d, images))
-    seed, d, images, p, p_any = most_unlike_chance(seeds)
-    if images == 0:                                   # the twins' accuracies equal on every seed
-        return ""
-    worst = f"; chance alone puts one of {len(seeds)} seeds this far out with probability " \
-        f"at most {probability(p_any)}" if len(seeds) > 1 else ""
-    return (f" (McNemar's exact test on the test images right in one twin only: smallest p "
-            f"{probability(p)}, seed {int(seed)}, {images} of {d} images apart{worst})")
-
-
-def probability(p):
-    """p as shown: two decimals, or two digits where it is below 0.01 (a twin fault's p); one
-    below the smallest float (the exact sum underflowed) as such, not as 0."""
-    if p == 0:
-        return "< 1e-300"
-    return f"{p:.2f}" if p >= 0.01 else f"{p:.1e}"
-
-
 def results_section(results, parity, cfg, images):
-    """The markdown between the README's results markers."""
+    """The markdown between the README's results markers; a --quick run's (quick_run) says so
+    and is not held to the targets."""
+    quick = quick_run(results)
     pivot, ratio, gap = by_seed(results)
     machine, labels = machines_of(results)
     f64 = parity[parity.dtype == "float64"]
     return "\n".join([
         START,
-        f"Produced by `python compare.py` ({cfg.epochs} epoch{'s' * (cfg.epochs != 1)}, "
+        f"Produced by `python compare.py{' --quick' * quick}` ("
+        f"{QUICK_RUN if quick else f'{cfg.epochs} epoch' + 's' * (cfg.epochs != 1)}, "
         f"{describe(cfg)}, {cfg.optimizer} lr {cfg.lr:g} {cfg.schedule}, "
         f"batch {cfg.batch_size}, weight decay {cfg.weight_decay:g}, label smoothing "
         f"{cfg.label_smoothing:g}, weight average decay {cfg.ema:g}, {cfg.dtype}) {machine}.",
@@ -101,7 +67,8 @@ def results_section(results, parity, cfg, images):
         f"- Float64 parity run ({f64.step.max() + 1} steps, same config): largest per-step loss "
         f"difference {f64.abs_diff.max():.1e}.",
         "",
-        *targets_table(results, ratio, gap),
+        *([f"{QUICK_SAID[0].upper()}{QUICK_SAID[1:]}."] if quick
+          else targets_table(results, ratio, gap)),
         "",
         " ".join(f"![{name}]({images}/{name}.png)" for name in ("accuracy", "loss")),
         f"![parity]({images}/parity.png)",
@@ -152,7 +119,8 @@ def targets_table(r, ratio, gap):
         f"| training < {t['seconds']} s per twin | {r.train_seconds.max():.1f} s | "
         f"{verdict(r.train_seconds.max() < t['seconds'])} |",
         f"| {100 * t['reach']:.1f}% reached in < {t['seconds_to_reach']} s | "
-        f"{r.seconds_to_98.max():.1f} s | {verdict(r.seconds_to_98.max() < t['seconds_to_reach'])} |",
+        f"{seconds_or_never(r.seconds_to_98.max())} | "
+        f"{verdict(r.seconds_to_98.max() < t['seconds_to_reach'])} |",
     ]
 
 
@@ -220,7 +188,8 @@ def all_results(base):
 
 
 def datasets_section(results):
-    """The README table of every data set x twin, from the data sets' results tables alone."""
+    """The README table of every data set x twin, from the data sets' results tables alone; a
+    data set's --quick rows (quick_run) are not held to its targets."""
     results = results.reset_index(drop=True)      # one label per row
     rows, verdicts = [], []
     machine, labels = machines_of(results)
@@ -237,7 +206,9 @@ def datasets_section(results):
                          "train s, longest": f"{t.train_seconds.max():.1f}",
                          "NumPy / PyTorch time": f"{ratio:.2f}",
                          "machine": labels_of(labels, t)})
-        verdicts.append(target_line(name if model == "mlp" else f"{name} {model}", r, gaps))
+        label = name if model == "mlp" else f"{name} {model}"
+        verdicts.append(f"- {label}: {QUICK_SAID}." if quick_run(r)
+                        else target_line(label, r, gaps))
     return "\n".join([
         DATASETS_START,
         f"Produced by `python compare.py --dataset NAME [--model cnn]` for each data set (its "

@@ -168,6 +168,30 @@ def test_ctrl_c_writes_no_results(mnist, tmp_path):
     assert "Traceback" not in err and list(tmp_path.iterdir()) == []
 
 
+def test_a_quick_run_says_what_it_was_and_is_not_held_to_the_targets(quick, tmp_path):
+    """--quick trains a subset for one epoch: its summary, and any section it writes, say so
+    and judge nothing against the targets of full runs (a 1-epoch run was once printed as
+    'Produced by `python compare.py` (1 epoch' with 'missed' verdicts and 'nan s')."""
+    from report.models_table import models_section
+    from report.results_tables import by_seed, targets_table
+    out, readme, stdout = quick
+    subset = "the first 5,000 training and 2,000 test images, 1 epoch, 1 seed"
+    assert f"Produced by `python compare.py --quick` ({subset}, MLP 784-64-10" in stdout
+    assert f"A `--quick` run ({subset}), a first look: not held to the targets" in stdout
+    text = readme.read_text()
+    assert f"- mnist: a `--quick` run ({subset}), a first look" in text
+    for said in (stdout, text):
+        assert "**met**" not in said and "**missed**" not in said and "nan" not in said
+    full = pd.read_csv(out / "results.csv").assign(quick=False)   # the same rows, judged
+    _, ratio, gap = by_seed(full)
+    judged = "\n".join(targets_table(full, ratio, gap))
+    assert "**missed**" in judged and "| 98.0% reached in < 6.5 s | never | **missed** |" in \
+        judged                                       # 40 steps never reach 98%
+    rows = full.assign(name="MLP, regularised", parameters=1, quick=True)
+    assert "- MLP, regularised: a `--quick` run" in models_section(rows, "x")
+    assert "- MLP, regularised: test accuracy" in models_section(rows.assign(quick=False), "x")
+
+
 def test_the_twin_gap_verdict_says_how_likely_chance_alone_parts_them_so_far(quick):
     """Each seed's rows record the test images exactly one twin gets right; the verdicts on the
     twins' gap (the data sets table's, the models table's, MNIST's targets) give McNemar's exact
@@ -183,7 +207,7 @@ def test_the_twin_gap_verdict_says_how_likely_chance_alone_parts_them_so_far(qui
     assert set(one.test_images) == {2000} and set(one.discordant) == {d}
     assert abs(right[0] - right[1]) <= d and (d - abs(right[0] - right[1])) % 2 == 0
     rows = pd.concat([one.assign(seed=seed) for seed in (0, 1, 2)], ignore_index=True)
-    rows = rows.assign(dataset="fashion-mnist", model="cnn", test_images=10_000,
+    rows = rows.assign(dataset="fashion-mnist", model="cnn", test_images=10_000, quick=False,
                        test_acc=[0.9350, 0.9350, 0.9343, 0.9330, 0.9340, 0.9326],
                        discordant=[80, 80, 95, 95, 200, 200])
     p = chance_beyond(95, 13)                          # seed 1: 13 of its 95 images apart

@@ -8,7 +8,7 @@ import pytest
 
 import mlp_np
 from benchmarks import twin_disagreement as td
-from report.results_tables import probability
+from report.verdicts import probability
 from training import weights_file
 from training.discordance import chance_beyond, chance_within
 
@@ -50,8 +50,10 @@ def test_two_networks_gap_and_disagreement_are_counted_image_by_image(mnist, tmp
     p = chance_within(d, gap + 1)
     assert f"({gap + 1} images): probability {shown(p)} on a seed, {shown(p ** 2)} on all 2" \
         in out
-    assert td.main([str(tmp_path / "a.npz")] * 2) == 0      # a network against itself
-    assert "right in exactly one: 0" in capsys.readouterr().out
+    assert td.main([str(tmp_path / "a.npz")] * 2 + ["--within", "0.01"]) == 0   # itself
+    out = capsys.readouterr().out
+    assert "gap 0.00 points (0 images); right in exactly one: 0" in out
+    assert "within 0.01 points (1 image): probability 1.00" in out       # one, not "1 images"
 
 
 def test_a_twin_fault_s_small_chance_is_printed_with_its_digits(mnist, tmp_path, capsys):

@@ -244,6 +244,10 @@ SPREAD_ROWS = ("neuron",)
 MODEL_PICTURES = {"cnn": "models/cnn", "cnn-regularised": "models/cnn-regularised"}
 
 
+# compare.py --quick: a first look at this many of the data set's training and test images, one
+# epoch and one seed; no target is judged on it.
+QUICK_TRAIN, QUICK_TEST = 5000, 2000
+
 # --- targets ----------------------------------------------------------------------------------
 # data set (' cnn' after it: its CNN) -> what compare.py must show for it (the data set issue's
 # targets; the layers issue's for Fashion-MNIST's CNN): lowest test accuracy over seeds and
