@@ -6,7 +6,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from datasets import catalog, idx
+from datasets import catalog, download, idx
 from datasets.base import DataError
 from helpers import Mirror, idx_bytes, tiny_mnist, write_mnist
 
@@ -130,12 +130,33 @@ def test_corrupt_everywhere_leaves_no_file(tmp_path, served):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_each_mirror_s_failure_is_said_once_with_its_tries(tmp_path, served):
+    """Two tries a mirror: the error named each url twice, once a try ("url: refused; url:
+    refused"). Now once, with the count; mirrors failing differently keep their own reasons."""
+    served, source = served
+    name = "train-images-idx3-ubyte.gz"
+    closed, corrupt = Mirror({}), Mirror({k: v[:-1] + b"!" for k, v in served.items()})
+    closed.close()                                    # its port now refuses every connection
+    try:
+        with pytest.raises(DataError) as err:
+            download.download_file([closed.url + name, corrupt.url + name], tmp_path / name,
+                              source.md5s[name[:-3]])
+    finally:
+        corrupt.close()
+    message = str(err.value)
+    assert message.count(closed.url) == 1 and message.count(corrupt.url) == 1, message
+    assert f"{corrupt.url + name}: MD5 mismatch (2 tries)" in message
+    assert message.index(closed.url) < message.index(corrupt.url)
+    assert message.split(closed.url + name + ": ")[1].split(";")[0].endswith("(2 tries)")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_broken_transfer_is_resumed_with_a_range_request(tmp_path, served):
     served, source = served
     name = "train-images-idx3-ubyte.gz"
     mirror = Mirror(served, cut_after=1000)
     try:
-        idx.download_file([mirror.url + name], tmp_path / name, source.md5s[name[:-3]])
+        download.download_file([mirror.url + name], tmp_path / name, source.md5s[name[:-3]])
     finally:
         mirror.close()
     assert (tmp_path / name).read_bytes() == served[name]

@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from datasets import catalog, idx
+from datasets import catalog, download, idx
 from datasets.base import DataError
 from datasets import kaggle, lines
 from conftest import ROOT
@@ -30,7 +30,7 @@ def test_fashion_files_match_the_published_checksums():
     folder, paths = fashion_folder()
     readme = (folder / "README.md").read_text() if (folder / "README.md").is_file() else ""
     for name, path in paths.items():
-        assert idx.md5_of(path) == idx.FASHION_MNIST.md5s[name]      # torchvision's MD5s
+        assert download.md5_of(path) == idx.FASHION_MNIST.md5s[name]      # torchvision's MD5s
         sha = hashlib.sha256(gzip.decompress(path.read_bytes())).hexdigest()
         if readme:                                                     # the shared copy's
             assert re.search(rf"{name}\.gz \| {idx.FASHION_MNIST.md5s[name]} \| \d+ \| {sha}",
