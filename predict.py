@@ -186,12 +186,15 @@ def main(argv=None):
         print("\n".join(ascii_art(x.reshape(spec.image_shape))))
         probs = probabilities(nets, x)
         names = list(probs)
-        width = max(len(c) for c in spec.classes)
-        print(f"class  {'':{width}}  " + "  ".join(f"{n:>8}" for n in names))
+        # a class's name beside its number only where it says more (Fashion-MNIST's, not digits)
+        named = any(name != str(c) for c, name in enumerate(spec.classes))
+        width = max(len(name) for name in spec.classes) if named else 0
+        column = lambda text: f"  {text:{width}}" if named else ""
+        print(f"class{column('')}  " + "  ".join(f"{n:>8}" for n in names))
         for c, class_name in enumerate(spec.classes):
             marks = "  ".join(f"{probs[n][c]:8.4f}" for n in names)
             best = " <" if any(np.argmax(probs[n]) == c for n in names) else ""
-            print(f"{c:>5}  {class_name:{width}}  {marks}{best}")
+            print(f"{c:>5}{column(class_name)}  {marks}{best}")
         said = lambda c: f"{c} ({spec.classes[c]})" if spec.classes[c] != str(c) else str(c)
         guesses = ", ".join(f"{n} says {said(int(np.argmax(p)))}" for n, p in probs.items())
         print(guesses + (f"; true label {said(label)}" if label is not None else ""))

@@ -1,6 +1,7 @@
 """Every data set through the entry points, as a user runs them: training, weights that record
 their data set, predict.py's drawing, class names and Kaggle submission, compare.py's table."""
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -99,6 +100,13 @@ def test_predict_draws_lines_16x16_and_names_fashion_classes(tmp_path, tiny_idx)
     r = run("predict.py", "--weights", str(weights), "--index", "0", "--data-dir", str(tiny_idx))
     assert r.returncode == 0, r.stderr
     assert "Ankle boot" in r.stdout and "T-shirt/top" in r.stdout
+    assert re.search(r"^    9  Ankle boot   +\d\.\d{4}  +\d\.\d{4}", r.stdout, re.M)
+    weights = tmp_path / "mnist.npz"                  # digits: the number alone, not twice
+    weights_file.save_weights(weights, mlp_np.init_params((784, 8, 10)), {"dataset": "mnist"})
+    r = run("predict.py", "--weights", str(weights), "--index", "0", "--data-dir", str(tiny_idx))
+    assert r.returncode == 0, r.stderr
+    assert "class     NumPy   PyTorch" in r.stdout
+    assert re.search(r"^    9    \d\.\d{4}    \d\.\d{4}", r.stdout, re.M), r.stdout
 
 
 def test_kaggle_submission_has_the_header_the_rows_and_the_labels(tmp_path, kaggle_dir):
