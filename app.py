@@ -5,8 +5,9 @@
     python app.py --port 8000 --host 0.0.0.0       # another port; reachable from the network
 
 Serves the page on http://127.0.0.1:7860 (page/layout.py) until Ctrl-C. Without --weights, the
-first start trains the default MLP with the NumPy twin (about a minute, with a progress bar) and
-keeps it in data/app/ (page/default.py); later starts reuse it. No public link unless --share.
+first start trains the default MLP with the NumPy twin (about a minute on 2 unloaded cores, with
+a progress bar) and keeps it in data/app/ (page/default.py); later starts reuse it. No public
+link unless --share.
 
 Exit codes: 0 stopped by Ctrl-C (or SIGTERM) after serving; 1 a weights file, data or port
 problem (one line on stderr); 2 a bad flag; 128 + the signal's number if the first start's
