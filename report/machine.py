@@ -10,21 +10,25 @@ import pandas as pd
 
 def cpu_of(cpuinfo):
     """The processor as /proc/cpuinfo's text describes it, e.g. 'AMD EPYC (family 25, model 1;
-    AVX2)', or None where the text names none. A virtual machine often shows only the maker's
-    line ('AMD EPYC'); the family and model numbers tell its generations apart, and the widest
+    AVX2)', from the first processor's block that names one (a machine of mixed processors is
+    named by that one); None where no block names one. A virtual machine often shows only the
+    maker's line ('AMD EPYC'); the family and model numbers tell its generations apart, the widest
     vector instructions decide which of BLAS's kernels run, so how float32 sums are rounded
     (two hosts of one name part: docs/training.md)."""
-    name = re.search(r"^model name\s*:\s*(.*)$", cpuinfo, re.M)
-    if not name:
+    for block in re.split(r"\n\s*\n", cpuinfo.replace("\r\n", "\n")):   # one per processor
+        fields = dict((key.strip(), value.strip()) for key, _, value in
+                      (line.partition(":") for line in block.splitlines()) if _)
+        if fields.get("model name"):                  # the first processor that names itself
+            break
+    else:
         return None
-    ids = [f"{key} {m.group(1)}" for key in ("family", "model")
-           if (m := re.search(rf"^(?:cpu )?{key}\s*:\s*(\d+)$", cpuinfo, re.M))]
-    listed = re.search(r"^flags\s*:(.*)$", cpuinfo, re.M)
-    flags = set(listed.group(1).split()) if listed else set()
+    ids = [f"{word} {fields[key]}" for key, word in (("cpu family", "family"), ("model", "model"))
+           if fields.get(key, "").isdigit()]
+    flags = set(fields.get("flags", "").split())
     vector = next((shown for flag, shown in (("avx512f", "AVX-512"), ("avx2", "AVX2"),
                                             ("avx", "AVX")) if flag in flags), None)
     detail = "; ".join(part for part in (", ".join(ids), vector) if part)
-    return f"{name.group(1).strip()} ({detail})" if detail else name.group(1).strip()
+    return f"{fields['model name']} ({detail})" if detail else fields["model name"]
 
 
 def machine_line(device="cpu", threads=1):

@@ -10,8 +10,8 @@ from storage.atomic import FileError
 from storage.paths import results_folder
 from storage.tables import as_numbers, check_twins, read_table
 from training.config import MODELS
-from report.verdicts import (QUICK_RUN, QUICK_SAID, chance_of, quick_run, seconds_or_never,
-                             verdict)
+from report.verdicts import (QUICK_RUN, QUICK_SAID, at_least, at_most, chance_of, quick_run,
+                             seconds_or_never, verdict)
 from training.defaults import MNIST_TARGETS, TARGETS
 from training.models import describe
 
@@ -105,22 +105,22 @@ def with_machine(frame):
 def targets_table(r, ratio, gap):
     """The MNIST MLP's targets (defaults.MNIST_TARGETS) against the results, as table lines."""
     t, lowest = MNIST_TARGETS, r.test_acc.min()
+    slowest = r.seconds_to_98.max(skipna=False)     # a twin that never reached it: NaN, never
     return [
         "Against the targets of the accuracy-and-speed issue (lowest over seeds and twins):",
         "",
         "| target | measured | |",
         "| --- | --- | --- |",
         f"| test accuracy ≥ {100 * t['accuracy']:.2f}% | {100 * lowest:.2f}% | "
-        f"{verdict(lowest >= t['accuracy'])} |",
+        f"{verdict(at_least(lowest, t['accuracy']))} |",
         f"| twins within {t['gap']:.2f} points | {gap.max():.2f} points{chance_of(r, gap)} | "
-        f"{verdict(gap.max() <= t['gap'])} |",
+        f"{verdict(at_most(gap.max(), t['gap']))} |",
         f"| NumPy / PyTorch time ≤ {t['time_ratio']:.2f} (median) | {ratio.median():.2f} | "
-        f"{verdict(ratio.median() <= t['time_ratio'])} |",
+        f"{verdict(at_most(ratio.median(), t['time_ratio']))} |",
         f"| training < {t['seconds']} s per twin | {r.train_seconds.max():.1f} s | "
         f"{verdict(r.train_seconds.max() < t['seconds'])} |",
         f"| {100 * t['reach']:.1f}% reached in < {t['seconds_to_reach']} s | "
-        f"{seconds_or_never(r.seconds_to_98.max())} | "
-        f"{verdict(r.seconds_to_98.max() < t['seconds_to_reach'])} |",
+        f"{seconds_or_never(slowest)} | {verdict(slowest < t['seconds_to_reach'])} |",
     ]
 
 
@@ -132,6 +132,7 @@ def read_results(path, keys=("seed",), columns=()):
                        ("seed", "epochs", "lr", *MEASURED))
     as_numbers(table, path, [c for c in COUNTED if c in table])     # rows before them lack them
     check_twins(table, path, keys)
+    check_counts(table, path, keys)
     for column, allowed in (("device", ("cpu", "cuda")), ("dataset", tuple(DATASETS)),
                             ("model", MODELS)):
         if column in table and not table[column].isin(allowed).all():
@@ -140,6 +141,33 @@ def read_results(path, keys=("seed",), columns=()):
                             f"{', '.join(allowed)}")
     check_text(table, path)
     return table
+
+
+def check_counts(table, path, keys):
+    """FileError unless each count compare.py wrote (test_images, discordant; blank in rows from
+    before them) is a whole number, the test set at least one image, discordant images between
+    0 and it, and both twins' rows of a seed hold the same counts (they are the pair's)."""
+    present = [c for c in COUNTED if c in table]
+    for column in present:
+        values = table[column].dropna()
+        low = 1 if column == "test_images" else 0
+        wrong = values[~np.isfinite(values) | (values % 1 != 0) | (values < low)]
+        if len(wrong):
+            raise FileError(f"{path}: column {column} holds {wrong.iloc[0]:g} (row "
+                            f"{wrong.index[0] + 2} of the file), not a whole number of images"
+                            f"{' above 0' if low else ''}")
+    if set(COUNTED) <= set(present):
+        over = table[table.discordant > table.test_images]
+        if len(over):
+            raise FileError(f"{path}: row {over.index[0] + 2} counts {over.discordant.iloc[0]:g} "
+                            f"discordant of {over.test_images.iloc[0]:g} test images")
+    for key, rows in table.groupby(list(keys), sort=False):
+        for column in present:
+            if rows[column].nunique(dropna=False) > 1:
+                said = ", ".join(f"{k} {v}" for k, v in zip(keys, key))
+                raise FileError(f"{path}: the twins' rows of {said} hold different {column} "
+                                f"({', '.join(f'{v:g}' for v in rows[column])}); they count "
+                                f"one pair")
 
 
 def check_text(table, path):
@@ -242,10 +270,11 @@ def target_line(name, r, gaps):
     parts = []
     if "accuracy" in target:
         parts.append((f"test accuracy ≥ {100 * target['accuracy']:.2f}%",
-                      f"{100 * r.test_acc.min():.2f}%", r.test_acc.min() >= target["accuracy"]))
+                      f"{100 * r.test_acc.min():.2f}%", at_least(r.test_acc.min(),
+                                                               target["accuracy"])))
     if "gap" in target:
         parts.append((f"twins within {target['gap']:.2f} points",
-                      f"{gap:.2f}{chance_of(r, gaps)}", gap <= target["gap"] + 1e-9))
+                      f"{gap:.2f}{chance_of(r, gaps)}", at_most(gap, target["gap"])))
     if "seconds" in target:
         parts.append((f"training < {target['seconds']} s per twin",
                       f"{r.train_seconds.max():.1f} s", r.train_seconds.max() < target["seconds"]))

@@ -12,6 +12,18 @@ def verdict(ok):
     return "**met**" if ok else "**missed**"
 
 
+def at_most(value, bound):
+    """value <= bound, up to float noise: a gap of 10 images in 10,000 is 100 * |0.981 - 0.980|
+    = 0.10000000000000009 points, within 0.10. Every section judges a bound by this, so that
+    none calls missed what another calls met (1e-9 is far below one image of any test set)."""
+    return value <= bound + 1e-9
+
+
+def at_least(value, bound):
+    """value >= bound, up to float noise (an accuracy, a fraction: 1e-9 is below any image)."""
+    return value >= bound - 1e-9
+
+
 def quick_run(rows):
     """Whether results rows come from a compare.py --quick run (their column quick; rows from
     before it was written are full runs)."""
@@ -52,9 +64,12 @@ def chance_of(r, gap):
 
 
 def probability(p):
-    """p as shown: two decimals, or two digits where it is below 0.01 (a twin fault's p); one
-    below the smallest float (the exact sum underflowed) as such, not as 0."""
+    """p as shown: two decimals, or two digits where it is below 0.01 (a twin fault's p); a
+    positive p below 1e-300 (training/discordance.as_probability floors an underflow at the
+    smallest float) as such; 0 only where no way of the coins gives it."""
     if p == 0:
+        return "0"
+    if p < 1e-300:
         return "< 1e-300"
     return f"{p:.2f}" if p >= 0.01 else f"{p:.1e}"
 

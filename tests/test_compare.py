@@ -192,6 +192,28 @@ def test_a_quick_run_says_what_it_was_and_is_not_held_to_the_targets(quick, tmp_
     assert "- MLP, regularised: test accuracy" in models_section(rows.assign(quick=False), "x")
 
 
+def test_every_section_judges_a_bound_alike_and_a_seed_that_never_reached_98_misses(quick):
+    """100 * |0.981 - 0.980| is 0.10000000000000009: MNIST's targets called that gap missed
+    where the data sets table called it met. And a seed whose twin never reached 98% (NaN)
+    was skipped by max(): "3.0 s, met"."""
+    from report.models_table import row_targets
+    from report.results_tables import by_seed, datasets_section, targets_table
+    one = pd.read_csv(quick[0] / "results.csv").drop(columns=["discordant", "test_images"])
+    rows = pd.concat([one.assign(seed=seed) for seed in (0, 1)], ignore_index=True).assign(
+        quick=False, test_acc=[0.981, 0.980, 0.985, 0.985], seconds_to_98=[3.0, 3.0, 3.0, np.nan])
+    _, ratio, gap = by_seed(rows)
+    assert gap.max() > 0.1                                         # the float noise itself
+    table = "\n".join(targets_table(rows, ratio, gap))
+    assert "| twins within 0.10 points | 0.10 points | **met** |" in table
+    assert "| 98.0% reached in < 6.5 s | never | **missed** |" in table
+    assert "twins within 0.10 points: 0.10, **met**" in datasets_section(
+        rows.assign(dataset="mnist", model="mlp"))
+    assert "twins within 0.10 points: 0.10, **met**" in row_targets(
+        "MLP, regularised", rows.assign(name="MLP, regularised"))
+    assert "0.11, **missed**" in row_targets("MLP, regularised", rows.assign(
+        name="MLP, regularised", test_acc=[0.9811, 0.980, 0.985, 0.985]))
+
+
 def test_the_twin_gap_verdict_says_how_likely_chance_alone_parts_them_so_far(quick):
     """Each seed's rows record the test images exactly one twin gets right; the verdicts on the
     twins' gap (the data sets table's, the models table's, MNIST's targets) give McNemar's exact
