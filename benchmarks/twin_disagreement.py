@@ -18,7 +18,7 @@ from datasets.catalog import load
 from report.verdicts import probability
 from storage.atomic import FileError
 from training import models, weights_file
-from training.discordance import chance_beyond, chance_within, discordant, sd_points
+from training.discordance import chance_all, chance_beyond, chance_within, discordant, sd_points
 from training.config import Config
 from training.loop import predictions
 from training.start import RunError, initial_params
@@ -72,8 +72,8 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=3,
                         help="how many seeds must all keep their gap within it (default 3)")
     args = parser.parse_args(argv)
-    if args.seeds < 1:
-        parser.error("--seeds must be at least 1")
+    if not 1 <= args.seeds <= 1000:                 # past that p^k is 0 or 1 to any digit
+        parser.error(f"--seeds must be between 1 and 1000, got {args.seeds}")
     try:
         configs = [weights_file.load_weights(path)[1] for path in args.weights]
         sets = [weights_file.trained_on(config) for config in configs]
@@ -103,7 +103,7 @@ def main(argv=None):
     k = math.floor(args.within * n / 100 + 1e-9)
     p = chance_within(d, k)
     print(f"within {args.within:g} points ({images(k)}): probability {probability(p)} on a "
-          f"seed, {probability(p ** args.seeds)} on all {args.seeds} (if every seed's twins "
+          f"seed, {probability(chance_all(p, args.seeds))} on all {args.seeds} (if every seed's twins "
           f"part as far, independently)")
     return 0
 

@@ -10,7 +10,7 @@ import mlp_np
 from benchmarks import twin_disagreement as td
 from report.verdicts import probability
 from training import weights_file
-from training.discordance import chance_beyond, chance_within
+from training.discordance import chance_all, chance_beyond, chance_within
 
 
 def right(params, data):
@@ -79,8 +79,11 @@ def test_a_twin_fault_s_small_chance_is_printed_with_its_digits(mnist, tmp_path,
 
 
 def test_a_chance_below_the_smallest_float_is_said_so_not_zero():
-    assert chance_beyond(2000, 2000) == 0.0          # 2 / 2^2000 underflows
+    assert 0 < chance_beyond(2000, 2000) < 1e-300     # 2 / 2^2000 underflows: floored, not 0
     assert probability(chance_beyond(2000, 2000)) == "< 1e-300"
+    assert chance_within(9, 0) == 0 and probability(chance_within(9, 0)) == "0"  # odd D: no tie
+    assert probability(chance_all(chance_beyond(2000, 2000), 3)) == "< 1e-300"
+    assert chance_all(0.5, 3) == 0.125 and chance_all(0.0, 3) == 0
     assert probability(chance_beyond(13, 13)) == "2.4e-04"
     assert probability(0.3) == "0.30" and probability(0.01) == "0.01"
 
@@ -106,7 +109,8 @@ def test_files_that_cannot_be_compared_are_one_line_errors(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "different data sets (mnist, fashion-mnist)" in err
     for flag, value in (("--within", "-1"), ("--within", "nan"), ("--within", "inf"),
-                        ("--within", "1e308"), ("--seeds", "0")):
+                        ("--within", "1e308"), ("--seeds", "0"), ("--seeds", "1001"),
+                        ("--seeds", "1" + "0" * 400)):      # p ** 10^400 once overflowed
         with pytest.raises(SystemExit) as stop:       # argparse's one line, before any work
             td.main([str(tmp_path / "m.npz")] * 2 + [flag, value])
         assert stop.value.code == 2
