@@ -36,7 +36,8 @@ def load_layer(path):
         spec.loader.exec_module(module)
         functions = {name: getattr(module, name, None) for name in FUNCTIONS}
     except BaseException as e:                  # a module __getattr__ is the file's code too
-        where = f" (line {e.lineno})" if isinstance(e, SyntaxError) else ""
+        where = (f" (line {e.lineno})" if isinstance(e, SyntaxError)    # once: Python's own
+                 and f"line {e.lineno}" not in str(e) else "")          # text may give it
         raise ContractError(f"{path} does not import: {describe(e)}{where}") from None
     missing = [form for name, form in FUNCTIONS.items() if not callable(functions[name])]
     if missing:

@@ -44,9 +44,12 @@ def right_answers(path, config, data, threads):
 
 
 def unlike(configs):
-    """Why two weights files' configs are not two runs of one recipe (a sentence), or None."""
-    differ = sorted(k for k in set(configs[0]) | set(configs[1])
-                    if k != "twin" and configs[0].get(k) != configs[1].get(k))
+    """Why two weights files' configs are not two runs of one recipe (a sentence), or None. The
+    twin and the seed may differ (two seeds are two runs of it); a field one file lacks (files
+    from before it was recorded) counts as its default."""
+    default = Config().to_dict()
+    differ = sorted(k for k in set(configs[0]) | set(configs[1]) if k not in ("twin", "seed")
+                    and configs[0].get(k, default.get(k)) != configs[1].get(k, default.get(k)))
     return f"the files differ in {', '.join(differ)}" if differ else None
 
 
@@ -86,6 +89,8 @@ def main(argv=None):
     except ERRORS as e:
         return fail(str(e))
     why = unlike(configs)
+    if os.path.samefile(*args.weights):
+        why = "both name one file"
     if why:                                       # the coin flips assume one recipe twice
         print(f"twin_disagreement: warning: {why}: not two runs of one recipe, which the "
               f"chances below assume", file=sys.stderr)

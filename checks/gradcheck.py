@@ -160,8 +160,10 @@ def draw(layer, rng):
     passes) or not finite."""
     inputs = call(layer, "inputs", rng)
     if isinstance(inputs, np.ndarray) or not isinstance(inputs, (tuple, list)) or not inputs:
+        empty = "an empty " if isinstance(inputs, (tuple, list)) and not inputs else ""
         raise ContractError(f"{layer.name}: inputs(rng) must return a tuple of NumPy arrays "
-                            f"(x first, then the parameters), got {type(inputs).__name__}")
+                            f"(x first, then the parameters), got {empty}"
+                            f"{type(inputs).__name__}")
     if not all(isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in inputs):
         raise ContractError(f"{layer.name}: inputs(rng) must give floating NumPy arrays only")
     for i, a in enumerate(inputs):
@@ -202,8 +204,9 @@ def run(layer, inputs, dout=None):
     grads = call(layer, "backward", upstream.copy(), cache)
     grads = grads if isinstance(grads, (tuple, list)) else (grads,)
     if len(grads) != len(inputs):
-        raise ContractError(f"{layer.name}: backward() gives {len(grads)} gradients for "
-                            f"forward's {len(inputs)} inputs; one per input, in its order")
+        raise ContractError(f"{layer.name}: backward() gives {len(grads)} "
+                            f"gradient{'s' * (len(grads) != 1)} for forward's {len(inputs)} "
+                            f"input{'s' * (len(inputs) != 1)}; one per input, in its order")
     grads = [numeric(layer, f"backward()'s gradient {i + 1}", g) for i, g in enumerate(grads)]
     for i, (g, a) in enumerate(zip(grads, inputs)):
         if g.shape != a.shape:

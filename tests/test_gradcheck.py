@@ -119,7 +119,10 @@ def test_gradcheck_says_which_gradient_of_a_students_layer_is_wrong(tmp_path):
     ("def forward(x): return x, x\n", "lacks backward(dout, cache)"),
     ("def forward(x:\n", "does not import: SyntaxError"),
     (STUDENT.format(dw="dout * x").replace("return dout * w, dout * x", "return dout * w"),
-     "backward() gives 1 gradients for forward's 2 inputs"),
+     "backward() gives 1 gradient for forward's 2 inputs"),
+    (STUDENT.format(dw="dout * x").replace("return rng", "return (); rng"),
+     "inputs(rng) must return a tuple of NumPy arrays (x first, then the parameters), got an "
+     "empty tuple"),
     (STUDENT.format(dw="dout * x").replace("return x * w, (x, w)", "return x * w"),
      "forward() must return (out, cache)"),
 ])
@@ -128,6 +131,7 @@ def test_a_file_that_breaks_the_contract_gets_one_line(tmp_path, text, message):
     r = run("gradcheck.py", str(tmp_path / "layer.py"))
     assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+    assert r.stderr.count("line 1") <= 1                   # Python's own text said it already
 
 
 def test_the_example_layer_and_every_project_layer_pass_through_the_command():

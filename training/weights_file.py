@@ -93,7 +93,8 @@ def _read_weights(path):
     every field the config records checked (file_checks.check_config)."""
     path = Path(path)
     if not path.is_file():
-        raise FileError(f"weights file {path} does not exist")
+        raise FileError(f"weights file {path} "
+                        f"{'is a folder' if path.is_dir() else 'does not exist'}")
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
