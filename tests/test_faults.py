@@ -230,6 +230,17 @@ def test_the_memory_estimate_covers_what_augmenting_a_batch_takes(dtype, distort
     assert peak <= added < 1.2 * peak
 
 
+def test_a_run_at_chance_under_near_total_dropout_is_blamed_on_the_dropout(tiny, tmp_path):
+    """--dropout 0.9999999 was shown as 'dropout 1' and its flat loss blamed on the learning
+    rate ('blew up ... from 2.303 to 2.308')."""
+    r = run("main_np.py", *TINY, "--dropout", "0.9999999", "--data-dir", str(tiny), "--save",
+            str(tmp_path / "w.npz"))
+    assert r.returncode == 1 and "dropout 0.9999999," in r.stdout, r.stderr
+    assert "is at chance level" in r.stderr and "dropout 0.9999999 keeps 1e-07 of each" in \
+        r.stderr and "--dropout 0.5 or less" in r.stderr and "learning rate" not in r.stderr
+    assert not (tmp_path / "w.npz").exists()
+
+
 def test_a_run_that_ends_at_chance_level_has_failed(tiny, tmp_path):
     r = run("main_np.py", *TINY, "--lr", "1e6", "--data-dir", str(tiny), "--save",
             str(tmp_path / "w.npz"))

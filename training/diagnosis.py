@@ -1,6 +1,8 @@
 """The verdict on a finished run that learnt nothing, naming its cause: the causes are tried in
 order, each from what the run itself shows, so that the advice fits the fault.
 
+    0. dropout at DROPPED or above keeps too few units of a step to learn from (the loss stays
+       flat, or grows with the survivors' 1 / (1 - p) scaling: not the learning rate's doing)
     1. the loss blew up (a step's loss above SPIKE times the first's) or grew instead of
        falling: the learning rate is too high (NaN and inf stop the run at once:
        training.loop.Diverged)
@@ -16,6 +18,7 @@ from nets.cnn_np import CNN
 from nets.dense_np import Dense
 from nets.shapes import split_buffers
 
+DROPPED = 0.9            # dropout at this rate or above: too few units left to learn from
 SPIKE = 3.0              # a step loss this many times the first step's: the loss blew up
 CHANCE_MARGIN = 0.02     # held-out accuracy within this of the majority class's share: chance
 LEARNT = 0.5             # training accuracy at least this, and twice chance: the images are learnt
@@ -39,6 +42,10 @@ def failure(history, dataset, cfg, kept, arch=None):
             f"is at chance level (always answering the most common class scores "
             f"{100 * chance:.2f}%)")
     lower = f"try a lower learning rate (--lr {cfg.lr / 10:g})"
+    if cfg.dropout >= DROPPED:
+        return (f"{said}: dropout {cfg.dropout:.10g} keeps {1 - cfg.dropout:.2g} of each hidden "
+                f"layer's units in a step, scaled by {1 / (1 - cfg.dropout):.3g}: too few to "
+                f"learn from; try --dropout 0.5 or less; no weights were saved")
     losses = np.asarray(history["step_losses"])
     first, final = losses[:10].mean(), losses[-10:].mean()
     if losses.max() > SPIKE * losses[0] or final > first:

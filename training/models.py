@@ -67,7 +67,7 @@ def describe(cfg):
     """The model in a few words, e.g. 'MLP 784-1024-10' or 'CNN conv 8-16 5x5 (padding 2/0,
     pool 2), fc 128-10, batch norm, dropout 0.25'."""
     extras = [cfg.activation] if cfg.activation != "relu" else []
-    extras += ["batch norm"] * cfg.batch_norm + [f"dropout {cfg.dropout:g}"] * (cfg.dropout > 0)
+    extras += ["batch norm"] * cfg.batch_norm + [f"dropout {cfg.dropout:.10g}"] * (cfg.dropout > 0)
     extras += [f"{LOSS_WORDS[cfg.loss]} loss"] if cfg.loss in LOSS_WORDS else []
     extras += ["zero output layer"] * (cfg.output_init == "zero") + [augmented(cfg)] * cfg.augment
     said = "".join(f", {e}" for e in extras)
