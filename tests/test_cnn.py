@@ -112,7 +112,7 @@ def test_cnn_trains_saves_and_loads_in_either_twin_and_predicts(tiny, tmp_path):
     assert accs[0] == accs[1]
     r = run("predict.py", "--weights", str(saved), "--index", "3", "--data-dir", str(tiny))
     assert r.returncode == 0, r.stderr
-    probs = np.array([[float(v) for v in line.split()[2:4]]
+    probs = np.array([[float(v) for v in line.replace("<", "").split()[-2:]]
                       for line in r.stdout.splitlines()[30:40]])
     assert np.allclose(probs[:, 0], probs[:, 1], atol=1e-5) and np.allclose(probs.sum(0), 1,
                                                                             atol=1e-3)
@@ -143,6 +143,17 @@ def test_a_cnn_file_without_its_structure_is_refused(tmp_path):
     with pytest.raises(weights_file.FileError, match=r"C2 has shape \(3, 1, 5, 5\) and c2 \(3,\); "
                                               r"expected \(n, 2, 5, 5\)"):
         weights_file.load_weights(tmp_path / "w.npz")
+
+
+def as_full(models_csv, readme):
+    """models.csv's rows marked as a full run's, and the README's table rebuilt from them."""
+    import pandas as pd
+    from test_cli import run
+    table = pd.read_csv(models_csv)
+    table.assign(quick=False).to_csv(models_csv, index=False)
+    r = run("compare.py", "--from-results", "--models", "--out", str(models_csv.parent),
+            "--readme", str(readme))
+    assert r.returncode == 0, r.stderr
 
 
 def test_compare_models_writes_every_model_and_regenerates_its_table(mnist, tmp_path):
@@ -177,7 +188,13 @@ def test_compare_models_writes_every_model_and_regenerates_its_table(mnist, tmp_
     assert "lc/models/cnn/confusion.png)" in text and \
         "lc/models/cnn-regularised/errors.png)" in text
     assert text.startswith("a\n") and text.endswith("b\n")
-    assert "| CNN " in text and "| test accuracy ≥ 99.20%, both twins" in text
+    # --quick rows are held to no target; the same rows as a full run's are
+    assert "| CNN " in text and "- CNN, regularised: a `--quick` run (the first 5,000" in text
+    assert "| test accuracy ≥ 99.20%, both twins" not in text and "**missed**" not in text
+    as_full(tmp_path / "lc" / "models.csv", readme)
+    table = pd.read_csv(tmp_path / "lc" / "models.csv")         # as the next run keeps it
+    text = readme.read_text()
+    assert "| test accuracy ≥ 99.20%, both twins" in text and "- CNN, regularised: test" in text
     before = readme.read_bytes()
     r = run("compare.py", "--from-results", "--models", "--out", str(tmp_path / "lc"),
             "--readme", str(readme))
@@ -196,6 +213,7 @@ def test_compare_models_writes_every_model_and_regenerates_its_table(mnist, tmp_
     # and its NumPy twin from nudged starts (training/sensitivity.py), said beside its gap
     spread = again.groupby("name").self_spread.max()
     assert spread.notna().sum() == 1 and spread["single neuron"] >= 0
+    as_full(tmp_path / "lc" / "models.csv", readme)
     assert f"against itself, started one float32 step away: up to " \
            f"{spread['single neuron']:.2f})" in readme.read_text()
 
