@@ -21,6 +21,7 @@ MEASURED = ("test_acc", "test_loss", "train_seconds", "seconds_per_epoch", "imag
             "seconds_to_98", "peak_memory_mb", "max_step_loss_diff")
 # Written since compare.py counts the images exactly one twin gets right; older rows lack them.
 COUNTED = ("test_images", "discordant")
+MOST_TEST_IMAGES = 100_000          # above every data set's test set (MNIST's 70,000 in all)
 RESULT_COLUMNS = ("implementation", "device", "seed", "hidden", "epochs", "lr", *MEASURED)
 DATASETS_START, DATASETS_END = "<!-- datasets:start -->", "<!-- datasets:end -->"
 
@@ -132,6 +133,7 @@ def read_results(path, keys=("seed",), columns=()):
                        ("seed", "epochs", "lr", *MEASURED))
     as_numbers(table, path, [c for c in COUNTED if c in table])     # rows before them lack them
     check_twins(table, path, keys)
+    check_judged(table, path)
     check_counts(table, path, keys)
     for column, allowed in (("device", ("cpu", "cuda")), ("dataset", tuple(DATASETS)),
                             ("model", MODELS)):
@@ -143,19 +145,35 @@ def read_results(path, keys=("seed",), columns=()):
     return table
 
 
+def check_judged(table, path):
+    """FileError unless every row holds the numbers targets are judged by: a test accuracy
+    between 0 and 1 and training seconds of at least 0 (a blank one was skipped by min() and
+    max(), and its targets called met). seconds_to_98 may be blank: that twin never got there."""
+    for column, low, high in (("test_acc", 0, 1), ("train_seconds", 0, float("inf"))):
+        values = table[column]
+        wrong = values[~values.between(low, high)]             # NaN is not between them
+        if len(wrong):
+            raise FileError(f"{path}: column {column} holds {wrong.iloc[0]:g} (row "
+                            f"{wrong.index[0] + 2} of the file), not a number from {low:g} to "
+                            f"{high:g}")
+
+
 def check_counts(table, path, keys):
     """FileError unless each count compare.py wrote (test_images, discordant; blank in rows from
-    before them) is a whole number, the test set at least one image, discordant images between
-    0 and it, and both twins' rows of a seed hold the same counts (they are the pair's)."""
+    before them) is a whole number, the test set from 1 to MOST_TEST_IMAGES images, discordant
+    images between 0 and it, and both twins' rows of a seed hold the same counts (they are the
+    pair's). The bound keeps McNemar's exact count (linear in d, on integers of d bits) to a
+    second: 1e12 counted images would never finish."""
     present = [c for c in COUNTED if c in table]
     for column in present:
         values = table[column].dropna()
         low = 1 if column == "test_images" else 0
-        wrong = values[~np.isfinite(values) | (values % 1 != 0) | (values < low)]
+        wrong = values[~np.isfinite(values) | (values % 1 != 0) | (values < low)
+                       | (values > MOST_TEST_IMAGES)]
         if len(wrong):
             raise FileError(f"{path}: column {column} holds {wrong.iloc[0]:g} (row "
-                            f"{wrong.index[0] + 2} of the file), not a whole number of images"
-                            f"{' above 0' if low else ''}")
+                            f"{wrong.index[0] + 2} of the file), not a whole number of images "
+                            f"from {low} to {MOST_TEST_IMAGES:,}")
     if set(COUNTED) <= set(present):
         over = table[table.discordant > table.test_images]
         if len(over):

@@ -71,7 +71,7 @@ def probability(p):
         return "0"
     if p < 1e-300:
         return "< 1e-300"
-    return f"{p:.2f}" if p >= 0.01 else f"{p:.1e}"
+    return f"{p:.2f}" if p >= 0.00995 else f"{p:.1e}"          # 0.00999 is 0.01, not 1.0e-02
 
 
 def seconds_or_never(s):

@@ -45,6 +45,9 @@ def test_the_seed_most_unlike_chance_and_the_chance_of_one_in_k_as_far_out():
     assert most_unlike_chance([(5, 9, 1), (6, 9, 0)])[0] == 5
     assert most_unlike_chance([(7, 9, 3), (8, 9, 3)])[0] == 7
     assert most_unlike_chance([(0, 5, 0)])[3:] == (1.0, 1.0)      # nothing unlike chance
+    # a twin fault's p: 1 - (1 - p)^3 was 0 below 1e-16 ("at most 0"); about 3 p it is
+    p, p_any = most_unlike_chance([(0, 200, 200), (1, 9, 1), (2, 9, 1)])[3:]
+    assert p == 2 / 2 ** 200 and math.isclose(p_any, 3 * p, rel_tol=1e-12)
 
 
 def test_discordant_counts_images_exactly_one_network_gets_right():

@@ -65,9 +65,21 @@ def edited(out, name, edit):
      "column discordant holds inf (row 2 of the file), not a whole number of images"),
     ("results.csv", lambda t: t.assign(discordant=-2), "column discordant holds -2"),
     ("results.csv", lambda t: t.assign(discordant=30.7), "holds 30.7 (row 2"),
-    ("results.csv", lambda t: t.assign(test_images=0),
-     "column test_images holds 0 (row 2 of the file), not a whole number of images above 0"),
-    ("results.csv", lambda t: t.assign(discordant=1e300), "row 2 counts 1e+300 discordant of 10000 test"),
+    ("results.csv", lambda t: t.assign(test_images=0), "column test_images holds 0 (row 2 of "
+                                                       "the file), not a whole number of images "
+                                                       "from 1 to 100,000"),
+    ("results.csv", lambda t: t.assign(discordant=1e300), "column discordant holds 1e+300"),
+    ("results.csv", lambda t: t.assign(discordant=1e7, test_images=1e7),    # never finished
+     "column test_images holds 1e+07 (row 2"),
+    ("results.csv", lambda t: t.assign(discordant=20_000), "row 2 counts 20000 discordant of "
+                                                           "10000 test images"),
+    # a blank accuracy or time was skipped by min() / max(): every target met
+    ("results.csv", lambda t: t.assign(test_acc=[float("nan")] + list(t.test_acc[1:])),
+     "column test_acc holds nan (row 2 of the file), not a number from 0 to 1"),
+    ("results.csv", lambda t: t.assign(test_acc=98.7), "column test_acc holds 98.7"),
+    ("results.csv", lambda t: t.assign(train_seconds=[1.0, 2.0, float("nan")]
+                                       + [1.0] * (len(t) - 3)),
+     "column train_seconds holds nan (row 4 of the file), not a number from 0 to inf"),
     ("results.csv", lambda t: t.assign(discordant=[30, 12] * (len(t) // 2)),
      "the twins' rows of seed 0 hold different discordant (30, 12); they count one pair"),
     ("results.csv", lambda t: t.assign(test_images=[10_000, 5_000] * (len(t) // 2)),

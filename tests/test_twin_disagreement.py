@@ -86,6 +86,7 @@ def test_a_chance_below_the_smallest_float_is_said_so_not_zero():
     assert chance_all(0.5, 3) == 0.125 and chance_all(0.0, 3) == 0
     assert probability(chance_beyond(13, 13)) == "2.4e-04"
     assert probability(0.3) == "0.30" and probability(0.01) == "0.01"
+    assert probability(0.00999) == "0.01" and probability(0.00994) == "9.9e-03"   # no 1.0e-02
 
 
 def test_files_of_two_recipes_are_compared_with_a_warning(tmp_path, capsys):

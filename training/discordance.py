@@ -73,7 +73,10 @@ def most_unlike_chance(seeds):
     scored = [(chance_beyond(d, gap), -gap, i, seed, d, gap)
               for i, (seed, d, gap) in enumerate(seeds)]
     p, _, _, seed, d, gap = min(scored)
-    return seed, d, gap, p, 1 - (1 - p) ** len(seeds)
+    # 1 - (1 - p)^k in logarithms: 1 - p rounds to 1 for p below 1e-16 (every twin fault's),
+    # which made the chance 0; floored as as_probability floors
+    p_any = -math.expm1(len(seeds) * math.log1p(-p)) if p < 1 else 1.0
+    return seed, d, gap, p, 0.0 if p == 0 else max(p_any, sys.float_info.min)
 
 
 def sd_points(d, n):
