@@ -40,7 +40,8 @@ def models_section(table, images):
                if (table.name == name).any()]
     return "\n".join([
         MODELS_START,
-        f"Produced by `python compare.py --models` (seeds {seeds}; each model with its "
+        f"Produced by `python compare.py --models{' --quick' * quick_run(table, every=True)}` "
+        f"(seeds {seeds}; each model with its "
         f"defaults, both twins from the same weights on the same batches; a row may come from "
         f"its own run, `--models KEY`) {machine}.",
         "", with_machine(pd.DataFrame(rows)).to_markdown(index=False, disable_numparse=True),

@@ -24,10 +24,11 @@ def at_least(value, bound):
     return value >= bound - 1e-9
 
 
-def quick_run(rows):
+def quick_run(rows, every=False):
     """Whether results rows come from a compare.py --quick run (their column quick; rows from
-    before it was written are full runs)."""
-    return "quick" in rows and bool(rows["quick"].astype(str).str.lower().eq("true").any())
+    before it was written are full runs): any of them, or with every, all of them."""
+    marked = rows["quick"].astype(str).str.lower().eq("true") if "quick" in rows else None
+    return marked is not None and bool(marked.all() if every else marked.any())
 
 
 QUICK_RUN = (f"the first {QUICK_TRAIN:,} training and {QUICK_TEST:,} test images, 1 epoch, "

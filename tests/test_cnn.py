@@ -190,11 +190,13 @@ def test_compare_models_writes_every_model_and_regenerates_its_table(mnist, tmp_
     assert text.startswith("a\n") and text.endswith("b\n")
     # --quick rows are held to no target; the same rows as a full run's are
     assert "| CNN " in text and "- CNN, regularised: a `--quick` run (the first 5,000" in text
+    assert "Produced by `python compare.py --models --quick` (seeds 0;" in text
     assert "| test accuracy ≥ 99.20%, both twins" not in text and "**missed**" not in text
     as_full(tmp_path / "lc" / "models.csv", readme)
     table = pd.read_csv(tmp_path / "lc" / "models.csv")         # as the next run keeps it
     text = readme.read_text()
     assert "| test accuracy ≥ 99.20%, both twins" in text and "- CNN, regularised: test" in text
+    assert "Produced by `python compare.py --models` (seeds 0;" in text
     before = readme.read_bytes()
     r = run("compare.py", "--from-results", "--models", "--out", str(tmp_path / "lc"),
             "--readme", str(readme))
