@@ -108,8 +108,8 @@ def main(argv=None):
     k = math.floor(args.within * n / 100 + 1e-9)
     p = chance_within(d, k)
     print(f"within {args.within:g} points ({images(k)}): probability {probability(p)} on a "
-          f"seed, {probability(chance_all(p, args.seeds))} on all {args.seeds} (if every seed's twins "
-          f"part as far, independently)")
+          f"seed, {probability(chance_all(p, args.seeds))} on all {args.seeds} (if every "
+          f"seed's twins part as far, independently)")
     return 0
 
 

@@ -8,7 +8,7 @@ from datasets.catalog import DATASETS
 from report.machine import labels_of, machines_of
 from storage.atomic import FileError
 from storage.paths import results_folder
-from storage.tables import as_numbers, check_twins, read_table
+from storage.tables import as_numbers, check_twins, read_table, refuse
 from training.config import MODELS
 from report.verdicts import (QUICK_RUN, QUICK_SAID, at_least, at_most, chance_of, quick_run,
                              seconds_or_never, verdict)
@@ -152,10 +152,7 @@ def check_judged(table, path):
     for column, low, high in (("test_acc", 0, 1), ("train_seconds", 0, float("inf"))):
         values = table[column]
         wrong = values[~values.between(low, high)]             # NaN is not between them
-        if len(wrong):
-            raise FileError(f"{path}: column {column} holds {wrong.iloc[0]:g} (row "
-                            f"{wrong.index[0] + 2} of the file), not a number from {low:g} to "
-                            f"{high:g}")
+        refuse(path, column, wrong, f"a number from {low:g} to {high:g}")
 
 
 def check_counts(table, path, keys):
@@ -170,10 +167,8 @@ def check_counts(table, path, keys):
         low = 1 if column == "test_images" else 0
         wrong = values[~np.isfinite(values) | (values % 1 != 0) | (values < low)
                        | (values > MOST_TEST_IMAGES)]
-        if len(wrong):
-            raise FileError(f"{path}: column {column} holds {wrong.iloc[0]:g} (row "
-                            f"{wrong.index[0] + 2} of the file), not a whole number of images "
-                            f"from {low} to {MOST_TEST_IMAGES:,}")
+        refuse(path, column, wrong, f"a whole number of images from {low} to "
+                                    f"{MOST_TEST_IMAGES:,}")
     if set(COUNTED) <= set(present):
         over = table[table.discordant > table.test_images]
         if len(over):

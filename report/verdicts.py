@@ -66,7 +66,7 @@ def chance_of(r, gap):
 
 def probability(p):
     """p as shown: two decimals, or two digits where it is below 0.01 (a twin fault's p); a
-    positive p below 1e-300 (training/discordance.as_probability floors an underflow at the
+    positive p below 1e-300 (training/discordance.floored floors an underflow at the
     smallest float) as such; 0 only where no way of the coins gives it."""
     if p == 0:
         return "0"

@@ -45,6 +45,14 @@ def as_numbers(table, path, columns):
     return table
 
 
+def refuse(path, column, wrong, what):
+    """FileError naming the first of `wrong` (a column's numbers that are not `what`, with their
+    row labels), if there is one."""
+    if len(wrong):
+        raise FileError(f"{path}: column {column} holds {wrong.iloc[0]:g} (row "
+                        f"{wrong.index[0] + 2} of the file), not {what}")
+
+
 def check_twins(table, path, keys=("seed",)):
     """FileError unless each combination of `keys` (a seed; a model's name and seed) has
     exactly one row per twin (column implementation: numpy, torch), as a lockstep run writes

@@ -37,11 +37,16 @@ def ways_beyond(d, gap):
     return 2 * tail
 
 
-def as_probability(ways, d):
-    """ways / 2^d as a float: 0 only where no way does; a positive chance below the smallest
+def floored(chance, possible):
+    """chance as a float: 0 only where it is impossible; a possible one below the smallest
     normal float is that float, 2.2e-308 (report.verdicts.probability shows it as < 1e-300),
     not 0 (nor a subnormal, which a process whose math library flushes them reads as 0)."""
-    return 0.0 if ways == 0 else max(ways / 2 ** d, sys.float_info.min)
+    return max(chance, sys.float_info.min) if possible else 0.0
+
+
+def as_probability(ways, d):
+    """ways / 2^d as a float, floored (floored)."""
+    return floored(ways / 2 ** d, ways > 0)
 
 
 def chance_within(d, k):
@@ -58,9 +63,9 @@ def chance_beyond(d, gap):
 
 
 def chance_all(p, k):
-    """p^k, the chance that k independent seeds all do what each does with chance p, with
-    as_probability's floor: a positive chance never shows as 0."""
-    return 0.0 if p == 0 else max(p ** k, sys.float_info.min)
+    """p^k, the chance that k independent seeds all do what each does with chance p, floored:
+    a positive chance never shows as 0."""
+    return floored(p ** k, p > 0)
 
 
 def most_unlike_chance(seeds):
@@ -74,9 +79,9 @@ def most_unlike_chance(seeds):
               for i, (seed, d, gap) in enumerate(seeds)]
     p, _, _, seed, d, gap = min(scored)
     # 1 - (1 - p)^k in logarithms: 1 - p rounds to 1 for p below 1e-16 (every twin fault's),
-    # which made the chance 0; floored as as_probability floors
+    # which made the chance 0
     p_any = -math.expm1(len(seeds) * math.log1p(-p)) if p < 1 else 1.0
-    return seed, d, gap, p, 0.0 if p == 0 else max(p_any, sys.float_info.min)
+    return seed, d, gap, p, floored(p_any, p > 0)
 
 
 def sd_points(d, n):
