@@ -8,27 +8,41 @@ import numpy as np
 import pandas as pd
 
 
+# An Arm processor's /proc/cpuinfo names no model, only its maker's code (the MIDR register's
+# implementer field, as Linux's lscpu reads it) and the part's number
+ARM_MAKERS = {"0x41": "Arm", "0x46": "Fujitsu", "0x48": "HiSilicon", "0x4e": "NVIDIA",
+              "0x51": "Qualcomm", "0x61": "Apple", "0xc0": "Ampere"}
+
+
 def cpu_of(cpuinfo):
     """The processor as /proc/cpuinfo's text describes it, e.g. 'AMD EPYC (family 25, model 1;
     AVX2)', from the first processor's block that names one (a machine of mixed processors is
     named by that one); None where no block names one. A virtual machine often shows only the
     maker's line ('AMD EPYC'); the family and model numbers tell its generations apart, the widest
     vector instructions decide which of BLAS's kernels run, so how float32 sums are rounded
-    (two hosts of one name part: docs/training.md)."""
+    (two hosts of one name part: docs/training.md). An Arm processor, which names no model, is
+    named by its maker and part number, e.g. 'Arm (part 0xd0c; NEON)' for a Neoverse N1."""
     for block in re.split(r"\n\s*\n", cpuinfo.replace("\r\n", "\n")):   # one per processor
         fields = dict((key.strip(), value.strip()) for key, _, value in
                       (line.partition(":") for line in block.splitlines()) if _)
-        if fields.get("model name"):                  # the first processor that names itself
+        if fields.get("model name") or fields.get("CPU part"):   # the first that names itself
             break
     else:
         return None
-    ids = [f"{word} {fields[key]}" for key, word in (("cpu family", "family"), ("model", "model"))
-           if fields.get(key, "").isdigit()]
-    flags = set(fields.get("flags", "").split())
+    if fields.get("model name"):
+        name = fields["model name"]
+        ids = [f"{word} {fields[key]}" for key, word in (("cpu family", "family"),
+                                                         ("model", "model"))
+               if fields.get(key, "").isdigit()]
+    else:
+        name = ARM_MAKERS.get(fields.get("CPU implementer", "").lower(), "Arm")
+        ids = [f"part {fields['CPU part'].lower()}"]
+    flags = set(fields.get("flags", fields.get("Features", "")).split())
     vector = next((shown for flag, shown in (("avx512f", "AVX-512"), ("avx2", "AVX2"),
-                                            ("avx", "AVX")) if flag in flags), None)
+                                            ("avx", "AVX"), ("sve2", "SVE2"), ("sve", "SVE"),
+                                            ("asimd", "NEON")) if flag in flags), None)
     detail = "; ".join(part for part in (", ".join(ids), vector) if part)
-    return f"{fields['model name']} ({detail})" if detail else fields["model name"]
+    return f"{name} ({detail})" if detail else name
 
 
 def machine_line(device="cpu", threads=1):

@@ -49,3 +49,30 @@ def test_what_the_text_does_not_say_is_left_out():
     assert cpu_of("model name : Some CPU  \n") == "Some CPU"    # nothing more known
     assert cpu_of("model name : Old CPU\nflags : fpu sse avx\n") == "Old CPU (AVX)"
     assert cpu_of("model name : ARM\ncpu family : 8\n") == "ARM (family 8)"
+
+
+GRAVITON2 = """processor	: 0
+BogoMIPS	: 243.75
+Features	: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm
+CPU implementer	: 0x41
+CPU architecture: 8
+CPU variant	: 0x3
+CPU part	: 0xd0c
+CPU revision	: 1
+
+processor	: 1
+CPU implementer	: 0x41
+CPU part	: 0xd0c
+"""
+
+
+def test_an_arm_processor_is_named_by_its_maker_and_part():
+    """Arm's /proc/cpuinfo has no 'model name': the row once said only 'aarch64', which tells no
+    Neoverse N1 from a V1 (whose BLAS kernels differ: SVE)."""
+    assert cpu_of(GRAVITON2) == "Arm (part 0xd0c; NEON)"
+    graviton3 = GRAVITON2.replace("0xd0c", "0xd40").replace("asimdrdm", "asimdrdm sve svei8mm")
+    assert cpu_of(graviton3) == "Arm (part 0xd40; SVE)" != cpu_of(GRAVITON2)
+    apple = "processor : 0\nFeatures : fp asimd\nCPU implementer : 0x61\nCPU part : 0x023\n"
+    assert cpu_of(apple) == "Apple (part 0x023; NEON)"
+    unknown = "CPU implementer : 0x99\nCPU part : 0xABC\n"        # a maker not in the list
+    assert cpu_of(unknown) == "Arm (part 0xabc)"
