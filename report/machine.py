@@ -10,8 +10,12 @@ import pandas as pd
 
 # An Arm processor's /proc/cpuinfo names no model, only its maker's code (the MIDR register's
 # implementer field, as Linux's lscpu reads it) and the part's number
-ARM_MAKERS = {"0x41": "Arm", "0x46": "Fujitsu", "0x48": "HiSilicon", "0x4e": "NVIDIA",
-              "0x51": "Qualcomm", "0x61": "Apple", "0xc0": "Ampere"}
+ARM_MAKERS = {"0x41": "Arm", "0x42": "Broadcom", "0x43": "Cavium", "0x46": "Fujitsu",
+              "0x48": "HiSilicon", "0x4e": "NVIDIA", "0x51": "Qualcomm", "0x53": "Samsung",
+              "0x56": "Marvell", "0x61": "Apple", "0x6d": "Microsoft", "0x70": "Phytium",
+              "0xc0": "Ampere"}
+VECTORS = (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("sve2", "SVE2"),
+           ("sve", "SVE"), ("asimd", "NEON"), ("neon", "NEON"))   # widest first
 
 
 def cpu_of(cpuinfo):
@@ -21,26 +25,22 @@ def cpu_of(cpuinfo):
     maker's line ('AMD EPYC'); the family and model numbers tell its generations apart, the widest
     vector instructions decide which of BLAS's kernels run, so how float32 sums are rounded
     (two hosts of one name part: docs/training.md). An Arm processor, which names no model, is
-    named by its maker and part number, e.g. 'Arm (part 0xd0c; NEON)' for a Neoverse N1."""
-    for block in re.split(r"\n\s*\n", cpuinfo.replace("\r\n", "\n")):   # one per processor
-        fields = dict((key.strip(), value.strip()) for key, _, value in
-                      (line.partition(":") for line in block.splitlines()) if _)
-        if fields.get("model name") or fields.get("CPU part"):   # the first that names itself
-            break
-    else:
+    named by its maker and part number, e.g. 'Arm (part 0xd0c; NEON)' for a Neoverse N1; every
+    part is listed where the cores differ (big.LITTLE: 'parts 0xd05, 0xd0b')."""
+    blocks = [dict((key.strip(), value.strip()) for key, _, value in
+                   (line.partition(":") for line in block.splitlines()) if _)
+              for block in re.split(r"\n\s*\n", cpuinfo.replace("\r\n", "\n"))]  # a processor each
+    fields = next((f for f in blocks if f.get("model name") or f.get("CPU part")), None)
+    if fields is None:
         return None
-    if fields.get("model name"):
-        name = fields["model name"]
-        ids = [f"{word} {fields[key]}" for key, word in (("cpu family", "family"),
-                                                         ("model", "model"))
-               if fields.get(key, "").isdigit()]
-    else:
-        name = ARM_MAKERS.get(fields.get("CPU implementer", "").lower(), "Arm")
-        ids = [f"part {fields['CPU part'].lower()}"]
+    parts = list(dict.fromkeys(f["CPU part"].lower() for f in blocks if f.get("CPU part")))
+    ids = [f"{word} {fields[key]}" for key, word in (("cpu family", "family"), ("model", "model"))
+           if fields.get(key, "").isdigit()]
+    ids += [f"part{'s' * (len(parts) > 1)} {', '.join(parts)}"] if parts else []
+    maker = fields.get("CPU implementer", "").lower()
+    name = fields.get("model name") or ARM_MAKERS.get(maker) or f"implementer {maker or '?'}"
     flags = set(fields.get("flags", fields.get("Features", "")).split())
-    vector = next((shown for flag, shown in (("avx512f", "AVX-512"), ("avx2", "AVX2"),
-                                            ("avx", "AVX"), ("sve2", "SVE2"), ("sve", "SVE"),
-                                            ("asimd", "NEON")) if flag in flags), None)
+    vector = next((shown for flag, shown in VECTORS if flag in flags), None)
     detail = "; ".join(part for part in (", ".join(ids), vector) if part)
     return f"{name} ({detail})" if detail else name
 

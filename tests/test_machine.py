@@ -75,4 +75,16 @@ def test_an_arm_processor_is_named_by_its_maker_and_part():
     apple = "processor : 0\nFeatures : fp asimd\nCPU implementer : 0x61\nCPU part : 0x023\n"
     assert cpu_of(apple) == "Apple (part 0x023; NEON)"
     unknown = "CPU implementer : 0x99\nCPU part : 0xABC\n"        # a maker not in the list
-    assert cpu_of(unknown) == "Arm (part 0xabc)"
+    assert cpu_of(unknown) == "implementer 0x99 (part 0xabc)"       # not credited to Arm Ltd
+    thunder = "CPU implementer : 0x43\nCPU part : 0x0af\nFeatures : fp asimd\n"
+    assert cpu_of(thunder) == "Cavium (part 0x0af; NEON)"
+
+
+def test_an_arm_machine_of_two_kinds_of_core_names_both_and_a_32_bit_one_its_part():
+    """The reviewer's: on big.LITTLE boards processor 0 is usually a little core, not the one
+    that trains; a 32-bit kernel names a model ('ARMv7 ...') and its part was dropped."""
+    little = GRAVITON2.replace("0xd0c", "0xd05", 1)                 # core 0 an A55, core 1 N1
+    assert cpu_of(little) == "Arm (parts 0xd05, 0xd0c; NEON)"
+    v7 = ("processor : 0\nmodel name : ARMv7 Processor rev 3 (v7l)\nFeatures : half thumb vfp "
+          "neon vfpv4\nCPU implementer : 0x41\nCPU part : 0xd08\n")
+    assert cpu_of(v7) == "ARMv7 Processor rev 3 (v7l) (part 0xd08; NEON)"
