@@ -252,7 +252,8 @@ def datasets_section(results):
                         else target_line(label, r, gaps))
     return "\n".join([
         DATASETS_START,
-        f"Produced by `python compare.py --dataset NAME [--model cnn]` for each data set (its "
+        f"Produced by `python compare.py --dataset NAME [--model cnn]"
+        f"{' --quick' * quick_run(results, every=True)}` for each data set (its "
         f"own defaults: see docs/defaults.md), seeds {', '.join(map(str, seeds))}; "
         f"this table is rebuilt from every data set's `results.csv` after each run. Kaggle's "
         f"test accuracy is on the held-out last 10% of train.csv. Measured {machine}.",

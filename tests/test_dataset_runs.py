@@ -174,6 +174,15 @@ def test_compare_keeps_every_data_sets_rows_in_the_readme_table(tmp_path, kaggle
         ["CNN conv 2-3 5x5 (padding 2/0, pool 2), fc 8-2"] * 2
     for name in ("lines", "lines cnn", "kaggle"):         # --quick runs: held to no target
         assert f"- {name}: a `--quick` run (the first 5,000 training" in text
+    assert "Produced by `python compare.py --dataset NAME [--model cnn] --quick` for" in text
+    kaggle = base / "kaggle" / "results.csv"               # one data set's rows full, not all
+    pd.read_csv(kaggle).assign(quick=False).to_csv(kaggle, index=False)
+    r = run("compare.py", "--from-results", "--dataset", "kaggle", "--out", str(base / "kaggle"),
+            "--readme", str(readme))
+    assert r.returncode == 0, r.stderr
+    text = readme.read_text()
+    assert "Produced by `python compare.py --dataset NAME [--model cnn]` for" in text
+    assert "- lines: a `--quick` run" in text and "- kaggle: test accuracy ≥ 98.20%" in text
     for path in base.rglob("results.csv"):              # the same rows as full runs' are
         pd.read_csv(path).assign(quick=False).to_csv(path, index=False)
     r = run("compare.py", "--from-results", "--dataset", "kaggle", "--out", str(base / "kaggle"),
@@ -182,6 +191,7 @@ def test_compare_keeps_every_data_sets_rows_in_the_readme_table(tmp_path, kaggle
     text = readme.read_text()
     assert "- lines: test accuracy ≥ 100.00%" in text and "- lines cnn: no target set." in text
     assert "- kaggle: test accuracy ≥ 98.20%" in text
+    assert "Produced by `python compare.py --dataset NAME [--model cnn]` for" in text
     results = pd.read_csv(base / "kaggle" / "results.csv")
     assert (results.dataset == "kaggle").all() and len(results) == 2
     # the table is rebuilt from the CSVs alone: byte-identical from --from-results
