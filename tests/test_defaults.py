@@ -7,7 +7,8 @@ import pytest
 
 from storage.paths import tuning_table
 from training.config import Config
-from training.defaults import AGREEMENT_SEARCHES, MODEL_RUNS, PLAIN, SEARCH_MODELS, SEARCHES
+from training.defaults import (AGREEMENT_SEARCHES, MODEL_RUNS, PLAIN, SEARCH_MODELS,
+                               SEARCH_SECONDS, SEARCHES, TRAIN_IMAGES, tuning_seconds)
 from training.model_rows import model_config
 from training.tuning import chosen, read_tuning
 
@@ -35,9 +36,17 @@ def test_the_defaults_are_the_choice_of_their_search(dataset, search):
     base = Config(dataset=dataset, model=model, val_size=val_size, **PLAIN)
     table = read_tuning(tuning_table(dataset, search), candidates, base,
                         (dataset, search) in AGREEMENT_SEARCHES)
-    pick = int(chosen(table, val_size).candidate)
+    pick = int(chosen(table, val_size, tuning_seconds(dataset, search)).candidate)
     expected = Config(**{**PLAIN, **candidates[pick], "dataset": dataset, "model": model})
     used = trained_config(dataset, search)
     differ = {k: (getattr(used, k), getattr(expected, k))
               for k in {**PLAIN, **candidates[pick]} if getattr(used, k) != getattr(expected, k)}
     assert not differ, f"{search} on {dataset}: candidate {pick} chosen, runs train {differ}"
+
+
+def test_a_search_held_to_a_time_knows_its_full_runs_training_images(mnist, fashion):
+    """tuning_seconds scales the target by the full run's training images (TRAIN_IMAGES): a
+    data set held to a time but missing there, or counted wrong, would misjudge every
+    candidate."""
+    assert {dataset for dataset, _ in SEARCH_SECONDS} <= set(TRAIN_IMAGES)
+    assert TRAIN_IMAGES == {"mnist": len(mnist.x_train), "fashion-mnist": len(fashion.x_train)}

@@ -190,8 +190,12 @@ FASHION_CNN_CANDIDATES = [
     # twin had taken 870-1026 s a seed in compare.py on the Intel Xeon, over the issue's 900 s)
     dict(CNN_REGULARISED, augment=False, channels=(32, 64), kernel=3, padding=(1, 1),
          hidden=(256,), dropout=0.4, epochs=25),
+    # round 7: candidate 12 in 20 epochs, beside candidate 12 again in the same run (both its
+    # twins took 924-970 s a seed in compare.py on an AMD EPYC host, over the issue's 900 s)
+    dict(CNN_REGULARISED, augment=False, channels=(32, 64), kernel=3, padding=(1, 1),
+         hidden=(256,), dropout=0.4, epochs=20),
 ]
-DEFAULTS["fashion-mnist", "cnn"] = FASHION_CNN_CANDIDATES[12]   # tune.py's choice
+DEFAULTS["fashion-mnist", "cnn"] = FASHION_CNN_CANDIDATES[13]   # tune.py's choice
 # The searches whose candidates are also scored by their twins' agreement on the validation split
 # (training/agreement.py): both twins on each of these seeds, and the NumPy twin from this many
 # starts one rounding step away a seed. The single neuron's training can amplify rounding past
@@ -274,3 +278,23 @@ ROW_TARGETS = {
     "MLP, regularised": dict(accuracy=0.99, gap=0.10, seconds=900),
     "CNN, regularised": dict(accuracy=0.995, gap=0.10, seconds=900, time_ratio=1.4),
 }
+
+# The searches whose choice is held to its row's time target (seconds a seed), and the training
+# images of the full run it times. Fashion-MNIST's CNN: its choice trained in 924-970 s a seed on
+# a slower host, over the layers issue's 900 s. The other searches' choices fit their targets,
+# their seconds measured before later speed-ups: they are not re-ranked by them.
+SEARCH_SECONDS = {("fashion-mnist", "cnn"): TARGETS["fashion-mnist cnn"]["seconds"]}
+TRAIN_IMAGES = {"mnist": 60_000, "fashion-mnist": 60_000}
+
+
+def tuning_seconds(dataset, search):
+    """The seconds a candidate's tuning run must take less than to be chosen (training/tuning.
+    chosen): its time target's seconds a seed, times the tuning run's training images over the
+    full run's (train_seconds times the training steps alone, whose cost is proportional to the
+    images; evaluation is not in it). One twin's time on the machine that ran the search; None
+    where the search is held to none."""
+    if (dataset, search) not in SEARCH_SECONDS:
+        return None
+    _, val_size, _ = SEARCHES[dataset, search]
+    full = TRAIN_IMAGES[dataset]
+    return SEARCH_SECONDS[dataset, search] * (full - val_size) / full

@@ -125,10 +125,13 @@ def agreeing(table):
     return table[(table.twin_gap <= AGREEMENT_GAP) & (table.self_spread <= AGREEMENT_GAP)]
 
 
-def chosen(table, val_size):
+def chosen(table, val_size, seconds=None):
     """The selection rule: of the candidates close to the best (see close_to_best), the one
     that first reached the data set's `reach` accuracy in the fewest training seconds; ties,
     and candidates that never reached it, go by final accuracy.
+    With `seconds` (training/defaults.tuning_seconds: the search's time target, scaled to its
+    tuning run), only the candidates whose run took less are ranked (see fitting), so the best
+    is the best that fits; where none fits, all are. This comes before the agreement below.
     A table that measured its candidates' agreement (a twin_gap column) is judged first by it:
     of the agreeing candidates, the one whose lowest validation accuracy over the seeds and
     twins is highest (the models table's own measure, over every seed, not seed 0's accuracy
@@ -136,6 +139,7 @@ def chosen(table, val_size):
     Where the best is 100%, its standard error is 0 and accuracy cannot rank the candidates
     that reach it (the lines set: a 1-in-5,000 error rate looks like none), so of those the
     one with the lowest final validation loss, the widest margin, is chosen instead."""
+    table = fitting(table, seconds)
     if "twin_gap" in table and len(agreeing(table)):
         return agreeing(table).sort_values(["lowest_val_acc", "candidate"],
                                            ascending=[False, True]).iloc[0]
@@ -144,3 +148,17 @@ def chosen(table, val_size):
     return close_to_best(table, val_size).sort_values(
         ["seconds_to_reach", "final_val_acc"], ascending=[True, False],
         na_position="last").iloc[0]
+
+
+def fitting(table, seconds):
+    """The candidates whose tuning run took under `seconds` (strictly, as compare.py judges the
+    target; a blank, untimed run does not fit); all of them where none did, or where seconds is
+    None."""
+    fits = table[fits_in(table, seconds)]
+    return fits if len(fits) else table
+
+
+def fits_in(table, seconds):
+    """Per candidate, whether its tuning run took under `seconds` (every one where None)."""
+    return table.train_seconds < seconds if seconds is not None else table.candidate == \
+        table.candidate
