@@ -67,8 +67,10 @@ def agreement_words(table):
 def time_words(table, dataset, search, seconds, val_size):
     """What the search's time target (training/defaults.tuning_seconds) did to its candidates,
     or "" where it has none or every candidate fits it."""
+    if seconds is None:
+        return ""
     over = table[~fits_in(table, seconds)]
-    if seconds is None or not len(over):
+    if not len(over):
         return ""
     full, many = TRAIN_IMAGES[dataset], len(over) != 1
     ids = [str(c) for c in over.candidate]

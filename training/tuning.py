@@ -3,6 +3,7 @@ scores alone, and the row each candidate's run gives."""
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 
 from storage.atomic import FileError
 from storage.tables import as_numbers, read_table
@@ -160,5 +161,6 @@ def fitting(table, seconds):
 
 def fits_in(table, seconds):
     """Per candidate, whether its tuning run took under `seconds` (every one where None)."""
-    return table.train_seconds < seconds if seconds is not None else table.candidate == \
-        table.candidate
+    if seconds is None:
+        return pd.Series(True, index=table.index)
+    return table.train_seconds < seconds
